@@ -1,0 +1,96 @@
+package tokenhelper
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"time"
+)
+
+// Cache stores tokens between requests, processes or isolates, so that
+// many of them share one token. The Worker backs it with the Workers Cache
+// API; [MemoryCache] serves one process.
+//
+// Implementations must be safe for concurrent use. A Cache may lose
+// entries at any time: the [Source] then simply fetches a new token.
+type Cache interface {
+	// Get returns the token stored under key, or nil (and no error) when
+	// there is none.
+	Get(ctx context.Context, key string) (*Token, error)
+	// Put stores tok under key until the given time.
+	Put(ctx context.Context, key string, tok *Token, until time.Time) error
+	// Delete removes the entry, if any.
+	Delete(ctx context.Context, key string) error
+}
+
+// CacheKey returns the cache key of the tokens cfg obtains: a hash of the
+// provider, token URL, grant type, client ID, username, audience and scope.
+// Secrets are not part of it.
+func CacheKey(cfg Config) string {
+	if r, err := cfg.Resolved(); err == nil {
+		cfg = r
+	}
+	h := sha256.New()
+	for _, s := range []string{cfg.Provider, cfg.TokenURL, cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return "th1-" + hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// MemoryCache is a Cache in this process's memory.
+type MemoryCache struct {
+	// Now is the clock that expires entries (default time.Now).
+	Now func() time.Time
+
+	mu sync.Mutex
+	m  map[string]memoryEntry
+}
+
+type memoryEntry struct {
+	tok   Token
+	until time.Time
+}
+
+// Get returns a copy of the stored token, or nil once it has expired.
+func (c *MemoryCache) Get(_ context.Context, key string) (*Token, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok {
+		return nil, nil
+	}
+	if !e.until.IsZero() && !c.now().Before(e.until) {
+		delete(c.m, key)
+		return nil, nil
+	}
+	t := e.tok
+	return &t, nil
+}
+
+// Put stores a copy of tok.
+func (c *MemoryCache) Put(_ context.Context, key string, tok *Token, until time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]memoryEntry{}
+	}
+	c.m[key] = memoryEntry{tok: *tok, until: until}
+	return nil
+}
+
+// Delete removes key.
+func (c *MemoryCache) Delete(_ context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
+	return nil
+}
+
+func (c *MemoryCache) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
+}

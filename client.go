@@ -1,0 +1,180 @@
+package tokenhelper
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// Client sends token requests: one attempt with [Client.Exchange], or with
+// retries and backoff with [Client.Token].
+type Client struct {
+	// Transport sends the requests. Required.
+	Transport Transport
+	// Clock defaults to SystemClock.
+	Clock Clock
+	// Timeout bounds each attempt; 0 means 30 s.
+	Timeout time.Duration
+	// MaxBody caps the bytes read from an answer; 0 means 1 MiB.
+	MaxBody int64
+	// Retry says how failed attempts are retried; the zero value is
+	// DefaultRetry.
+	Retry RetryPolicy
+}
+
+// RetryPolicy is capped exponential backoff with jitter for network
+// errors, timeouts, HTTP 429 and 5xx. RFC 6749 errors (invalid_client,
+// invalid_grant, ...) are never retried.
+type RetryPolicy struct {
+	// Attempts is the total number of tries; 1 disables retries.
+	Attempts int
+	// Base is the first delay, doubled each time up to Max.
+	Base, Max time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured; a provider asking
+	// for longer gets the error back at once instead.
+	MaxRetryAfter time.Duration
+}
+
+// DefaultRetry tries 3 times, waiting about 0.25 s then 0.5 s, and honours
+// a Retry-After of up to 10 s.
+var DefaultRetry = RetryPolicy{Attempts: 3, Base: 250 * time.Millisecond, Max: 4 * time.Second, MaxRetryAfter: 10 * time.Second}
+
+// Defaults for a Client's zero fields.
+const (
+	DefaultTimeout = 30 * time.Second
+	DefaultMaxBody = 1 << 20
+)
+
+func (c *Client) clock() Clock {
+	if c.Clock == nil {
+		return SystemClock
+	}
+	return c.Clock
+}
+
+// Token builds the request for cfg and sends it, retrying temporary
+// failures as c.Retry says. It honours ctx between and during attempts.
+func (c *Client) Token(ctx context.Context, cfg Config) (*Token, error) {
+	req, err := BuildRequest(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p := c.Retry
+	if p.Attempts == 0 {
+		p = DefaultRetry
+	}
+	for attempt := 1; ; attempt++ {
+		tok, err := c.Exchange(ctx, req)
+		var e *Error
+		if err == nil || attempt >= p.Attempts || !errors.As(err, &e) || !e.Temporary() {
+			return tok, err
+		}
+		wait := p.backoff(attempt)
+		if e.RetryAfter > 0 {
+			if p.MaxRetryAfter > 0 && e.RetryAfter > p.MaxRetryAfter {
+				return nil, err
+			}
+			wait = e.RetryAfter
+		}
+		if c.clock().Sleep(ctx, wait) != nil {
+			return nil, err // the last real failure says more than "canceled"
+		}
+	}
+}
+
+// backoff returns the delay after the given failed attempt: Base doubled
+// per attempt, capped at Max, with "equal jitter" (half fixed, half random)
+// so that many clients do not retry in step.
+func (p RetryPolicy) backoff(attempt int) time.Duration {
+	d := p.Base << (attempt - 1)
+	if d <= 0 || d > p.Max {
+		d = p.Max
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+// Exchange sends req once and parses the answer. Failures are [*Error]s
+// whose text is redacted with req's secrets.
+func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
+	if c.Transport == nil {
+		return nil, configError("Transport", "a Client needs a Transport")
+	}
+	timeout := c.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	status, header, body, err := c.roundTrip(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	tok, err := ParseResponse(status, header, body, c.clock().Now())
+	var e *Error
+	if errors.As(err, &e) {
+		e.Description = req.Redact(e.Description)
+		e.URI = req.Redact(e.URI)
+		e.Excerpt = ""
+		if e.Kind == ErrBadResponse {
+			// Redact the whole body first, so that cutting it cannot leave
+			// the start of a secret behind.
+			e.Excerpt = excerpt([]byte(req.Redact(string(body))))
+		}
+	}
+	return tok, err
+}
+
+// roundTrip runs the transport and reads the body under ctx, even if the
+// transport ignores ctx (as the Workers fetch does): an abandoned call is
+// left to finish on its own.
+func (c *Client) roundTrip(ctx context.Context, req *Request) (int, map[string]string, []byte, error) {
+	type result struct {
+		resp *Response
+		body []byte
+		err  error
+	}
+	limit := c.MaxBody
+	if limit == 0 {
+		limit = DefaultMaxBody
+	}
+	done := make(chan result, 1)
+	go func() {
+		resp, err := c.Transport.RoundTrip(ctx, req)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		if resp.Body == nil {
+			done <- result{resp: resp}
+			return
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+		done <- result{resp: resp, body: body, err: err}
+	}()
+	var r result
+	select {
+	case r = <-done:
+	case <-ctx.Done():
+		r.err = ctx.Err()
+	}
+	switch {
+	case r.err == nil && int64(len(r.body)) > limit:
+		return r.resp.Status, r.resp.Header, nil, &Error{Kind: ErrBadResponse, Code: CodeBadResponse, Status: r.resp.Status,
+			Description: "body larger than " + strconv.FormatInt(limit, 10) + " bytes"}
+	case r.err == nil:
+		return r.resp.Status, r.resp.Header, r.body, nil
+	case errors.Is(r.err, context.DeadlineExceeded) || ctx.Err() == context.DeadlineExceeded:
+		return 0, nil, nil, &Error{Kind: ErrTimeout, Code: CodeTimeout, Err: context.DeadlineExceeded}
+	case errors.Is(r.err, context.Canceled):
+		return 0, nil, nil, &Error{Kind: ErrNetwork, Code: CodeNetwork, Err: context.Canceled}
+	}
+	status := 0
+	if r.resp != nil { // the body broke off midway
+		status = r.resp.Status
+	}
+	return 0, nil, nil, &Error{Kind: ErrNetwork, Code: CodeNetwork, Status: status, Err: errors.New(req.Redact(r.err.Error()))}
+}

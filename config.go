@@ -1,0 +1,158 @@
+package tokenhelper
+
+import (
+	"net/netip"
+	"net/url"
+	"strings"
+)
+
+// Config says which token to get and how. Empty fields take the provider
+// profile's defaults; [BuildRequest] checks the result before anything is
+// sent, so a missing password is an [ErrConfig], not a request.
+type Config struct {
+	// Provider is a built-in profile ID (see [Providers]) or "custom".
+	// Empty means "custom" when TokenURL is set.
+	Provider string
+	// TokenURL replaces the profile's token endpoint, e.g. to point a
+	// profile at a test server. Required for "custom". It must be https,
+	// or http on a loopback host.
+	TokenURL string
+	// Encoding is the body format; only "custom" may choose it (default
+	// EncodingForm, as RFC 6749 specifies).
+	Encoding Encoding
+	// AuthStyle puts the client credentials in the body (default) or in an
+	// HTTP Basic header; only "custom" may choose Basic.
+	AuthStyle AuthStyle
+	// GrantType is client_credentials (default), password or refresh_token.
+	GrantType string
+	// ClientID and ClientSecret identify the client. The secret is never
+	// included in an error, a log line or the curl rendering of a request.
+	ClientID     string
+	ClientSecret string
+	// Username and Password are required by the password grant.
+	Username string
+	Password string
+	// RefreshToken is required by the refresh_token grant.
+	RefreshToken string
+	// Scope and Audience override the profile's defaults.
+	Scope    string
+	Audience string
+}
+
+// Resolved returns the configuration with the profile's defaults applied,
+// or an [*Error] of kind [ErrConfig] naming the field at fault.
+func (c Config) Resolved() (Config, error) {
+	id := c.Provider
+	if id == "" {
+		if c.TokenURL == "" {
+			return c, configError("Provider", "set a provider profile or a token URL")
+		}
+		id = ProviderCustom
+	}
+	p, ok := LookupProvider(id)
+	if !ok {
+		return c, configError("Provider", "unknown provider "+strings.TrimSpace(quoteShort(id)))
+	}
+	c.Provider = id
+	if c.TokenURL == "" {
+		c.TokenURL = p.TokenURL
+	}
+	if c.TokenURL == "" {
+		return c, configError("TokenURL", "required for a custom provider")
+	}
+	if err := checkTokenURL(c.TokenURL); err != nil {
+		return c, err
+	}
+	if id == ProviderCustom {
+		if c.Encoding == EncodingDefault {
+			c.Encoding = EncodingForm
+		}
+	} else {
+		if c.Encoding != EncodingDefault && c.Encoding != p.Encoding {
+			return c, configError("Encoding", p.ID+" requires "+p.Encoding.String())
+		}
+		c.Encoding = p.Encoding
+		if c.AuthStyle != AuthInBody {
+			return c, configError("AuthStyle", p.ID+" takes the client credentials in the body")
+		}
+	}
+	if c.Encoding < EncodingMultipart || c.Encoding > EncodingJSON {
+		return c, configError("Encoding", `must be "multipart", "form" or "json"`)
+	}
+	if c.AuthStyle != AuthInBody && c.AuthStyle != AuthBasic {
+		return c, configError("AuthStyle", "must be body or basic")
+	}
+	if c.GrantType == "" {
+		c.GrantType = GrantClientCredentials
+	}
+	if !p.accepts(c.GrantType) {
+		return c, configError("GrantType", p.ID+" does not accept grant type "+quoteShort(c.GrantType))
+	}
+	if c.Scope == "" {
+		c.Scope = p.Scope
+	}
+	if c.Audience == "" {
+		c.Audience = p.Audience
+	}
+	switch {
+	case c.ClientID == "":
+		return c, configError("ClientID", "required")
+	case c.ClientSecret == "" && id != ProviderCustom:
+		return c, configError("ClientSecret", "required by "+p.ID)
+	case c.AuthStyle == AuthBasic && c.ClientSecret == "":
+		return c, configError("ClientSecret", "required for HTTP Basic client authentication")
+	case p.NeedsAudience && c.Audience == "":
+		return c, configError("Audience", "required by "+p.ID)
+	}
+	switch c.GrantType {
+	case GrantPassword:
+		if c.Username == "" {
+			return c, configError("Username", "required by the password grant")
+		}
+		if c.Password == "" {
+			return c, configError("Password", "required by the password grant")
+		}
+	case GrantRefreshToken:
+		if c.RefreshToken == "" {
+			return c, configError("RefreshToken", "required by the refresh_token grant")
+		}
+	}
+	return c, nil
+}
+
+// checkTokenURL refuses URLs that would send credentials in clear text to
+// another machine: only https, or http to a loopback address, is allowed.
+func checkTokenURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
+		return configError("TokenURL", "must be an absolute http(s) URL without user info or fragment")
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if isLoopback(u.Hostname()) {
+			return nil
+		}
+		return configError("TokenURL", "http is only allowed for loopback hosts; use https")
+	}
+	return configError("TokenURL", "scheme must be https")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+// quoteShort quotes a user-supplied value for an error message, cut to a
+// length that cannot carry much.
+func quoteShort(s string) string {
+	const max = 40
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return `"` + strings.ToValidUTF8(s, "?") + `"`
+}
