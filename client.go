@@ -112,19 +112,7 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	tok, err := ParseResponse(status, header, body, c.clock().Now())
-	var e *Error
-	if errors.As(err, &e) {
-		e.Description = req.Redact(e.Description)
-		e.URI = req.Redact(e.URI)
-		e.Excerpt = ""
-		if e.Kind == ErrBadResponse {
-			// Redact the whole body first, so that cutting it cannot leave
-			// the start of a secret behind.
-			e.Excerpt = excerpt([]byte(req.Redact(string(body))))
-		}
-	}
-	return tok, err
+	return parseResponse(status, header, body, c.clock().Now(), req.Redact)
 }
 
 // roundTrip runs the transport and reads the body under ctx, even if the

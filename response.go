@@ -31,12 +31,18 @@ type rawResponse struct {
 // 5.1 and 5.2. header holds lower-case header names; now is when the
 // answer arrived. An "error" member is a failure even with status 200.
 // Failures are [*Error] values of kind [ErrRejected] or [ErrBadResponse];
-// their Excerpt is not redacted here ([Client] redacts it with the
-// request's secrets).
+// [Client] also masks the request's secrets in them.
 func ParseResponse(status int, header map[string]string, body []byte, now time.Time) (*Token, error) {
+	return parseResponse(status, header, body, now, func(s string) string { return s })
+}
+
+// parseResponse is ParseResponse with every provider-supplied text passed
+// through redact before it is cut to length, so that cutting cannot leave
+// the start of a secret behind.
+func parseResponse(status int, header map[string]string, body []byte, now time.Time, redact func(string) string) (*Token, error) {
 	fail := func(desc string, err error) (*Token, error) {
 		return nil, &Error{Kind: ErrBadResponse, Code: CodeBadResponse, Status: status,
-			Description: desc, Err: err, Excerpt: excerpt(body),
+			Description: desc, Err: err, Excerpt: clean(strings.TrimSpace(redact(string(body))), 120),
 			RetryAfter: retryAfter(header["retry-after"], now)}
 	}
 	raw, desc, err := decodeBody(header["content-type"], body)
@@ -44,8 +50,8 @@ func ParseResponse(status int, header map[string]string, body []byte, now time.T
 		return fail(desc, err)
 	}
 	if raw.Error != "" {
-		return nil, &Error{Kind: ErrRejected, Code: clean(raw.Error, 64), Status: status,
-			Description: clean(raw.ErrorDescription, 300), URI: clean(raw.ErrorURI, 300),
+		return nil, &Error{Kind: ErrRejected, Code: clean(redact(raw.Error), 64), Status: status,
+			Description: clean(redact(raw.ErrorDescription), 300), URI: clean(redact(raw.ErrorURI), 300),
 			RetryAfter: retryAfter(header["retry-after"], now)}
 	}
 	if status < 200 || status > 299 {
@@ -65,7 +71,7 @@ func ParseResponse(status int, header map[string]string, body []byte, now time.T
 	secs, ok := parseExpiresIn(raw.ExpiresIn)
 	switch {
 	case !ok:
-		return fail("expires_in is not a number of seconds: "+clean(string(raw.ExpiresIn), 20), nil)
+		return fail("expires_in is not a number of seconds", nil)
 	case secs < 0:
 		return fail("expires_in is negative: "+strconv.FormatInt(secs, 10), nil)
 	case time.Duration(secs) > MaxExpiresIn/time.Second:
@@ -165,11 +171,6 @@ func retryAfter(v string, now time.Time) time.Duration {
 		return min(t.Sub(now), 24*time.Hour)
 	}
 	return 0
-}
-
-// excerpt returns the start of a body for an error message.
-func excerpt(body []byte) string {
-	return clean(string(bytes.TrimSpace(body)), 120)
 }
 
 // clean cuts s to at most max bytes of valid UTF-8 with control characters

@@ -1,0 +1,230 @@
+package tokenhelper
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+func newTestSource(t *testing.T, ep *fakeEndpoint, clock *fakeClock, opts ...SourceOption) *Source {
+	t.Helper()
+	s, err := NewSource(&Client{Transport: ep, Clock: clock}, testConfig, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitForWaiters blocks until n callers wait on the request in flight.
+func waitForWaiters(t *testing.T, s *Source, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		got := 0
+		if s.call != nil {
+			got = s.call.waiters
+		}
+		s.mu.Unlock()
+		if got == n {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("%d callers never waited together", n)
+}
+
+func TestSourceSingleFlightAndReuse(t *testing.T) {
+	ep := &fakeEndpoint{gate: make(chan struct{})}
+	clock := newFakeClock()
+	s := newTestSource(t, ep, clock)
+
+	var wg sync.WaitGroup
+	toks := make([]*Token, 100)
+	errs := make([]error, 100)
+	for i := range toks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			toks[i], errs[i] = s.Token(context.Background())
+		}()
+	}
+	waitForWaiters(t, s, 100)
+	close(ep.gate)
+	wg.Wait()
+	if got := len(ep.Calls()); got != 1 {
+		t.Fatalf("100 concurrent callers made %d requests, want 1", got)
+	}
+	for i := range toks {
+		if errs[i] != nil || toks[i] != toks[0] {
+			t.Fatalf("caller %d: got %v, %v", i, toks[i], errs[i])
+		}
+	}
+
+	// 3600 s lifetime: the margin is min(60 s, 360 s) = 60 s.
+	clock.Advance(3600*time.Second - 61*time.Second)
+	if tok, _ := s.Token(context.Background()); tok != toks[0] || len(ep.Calls()) != 1 {
+		t.Fatalf("before the margin: got %v after %d requests, want the cached token after 1", tok, len(ep.Calls()))
+	}
+	clock.Advance(2 * time.Second)
+	tok, err := s.Token(context.Background())
+	if err != nil || tok.AccessToken != "tok-2" {
+		t.Fatalf("after the margin: got %v, %v", tok, err)
+	}
+	calls := ep.Calls()
+	if len(calls) != 2 || field(calls[1], "grant_type") != "refresh_token" || field(calls[1], "refresh_token") != "rt-1" {
+		t.Fatalf("renewal: got %d requests, grant %q, want 2 and a refresh_token grant with rt-1", len(calls), field(calls[len(calls)-1], "grant_type"))
+	}
+}
+
+func TestSourceRefreshFallsBackToFullGrant(t *testing.T) {
+	ep := &fakeEndpoint{script: []func(*Request) (*Response, error){
+		nil, respond(jsonAnswer(400, `{"error":"invalid_grant","error_description":"refresh token revoked"}`)),
+	}}
+	clock := newFakeClock()
+	s := newTestSource(t, ep, clock)
+	if _, err := s.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Hour)
+	tok, err := s.Token(context.Background())
+	calls := ep.Calls()
+	if err != nil || tok.AccessToken != "tok-3" || len(calls) != 3 {
+		t.Fatalf("got %v, %v after %d requests", tok, err, len(calls))
+	}
+	if g := field(calls[1], "grant_type"); g != "refresh_token" {
+		t.Errorf("second request: got grant %q, want refresh_token", g)
+	}
+	if g := field(calls[2], "grant_type"); g != "client_credentials" {
+		t.Errorf("third request: got grant %q, want client_credentials", g)
+	}
+}
+
+func TestSourceSharedCache(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	cache := &MemoryCache{Now: clock.Now}
+	a := newTestSource(t, ep, clock, WithCache(cache))
+	b := newTestSource(t, ep, clock, WithCache(cache))
+	ta, err := a.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := b.Token(context.Background())
+	if err != nil || tb.AccessToken != ta.AccessToken || len(ep.Calls()) != 1 {
+		t.Fatalf("second source: got %v, %v after %d requests, want the shared token after 1", tb, err, len(ep.Calls()))
+	}
+	// Another client ID is another cache entry.
+	other := testConfig
+	other.ClientID = "other"
+	c, _ := NewSource(&Client{Transport: ep, Clock: clock}, other, WithCache(cache))
+	if tc, _ := c.Token(context.Background()); tc.AccessToken == ta.AccessToken {
+		t.Error("a different client shared the token")
+	}
+	// Past the margin, a source with no memory of its own uses the cached
+	// refresh token (the entry lives until the token expires).
+	clock.Advance(time.Hour - 30*time.Second)
+	d := newTestSource(t, ep, clock, WithCache(cache))
+	if _, err := d.Token(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	calls := ep.Calls()
+	if last := calls[len(calls)-1]; field(last, "grant_type") != "refresh_token" {
+		t.Errorf("got grant %q, want refresh_token from the cached entry", field(last, "grant_type"))
+	}
+}
+
+func TestSourceCallerCancelDoesNotCancelOthers(t *testing.T) {
+	ep := &fakeEndpoint{gate: make(chan struct{})}
+	s := newTestSource(t, ep, newFakeClock())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { _, err := s.Token(ctx); done <- err }()
+	waitForWaiters(t, s, 1)
+	other := make(chan error, 1)
+	go func() { _, err := s.Token(context.Background()); other <- err }()
+	waitForWaiters(t, s, 2)
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled caller: got %v", err)
+	}
+	close(ep.gate)
+	if err := <-other; err != nil {
+		t.Fatalf("the other caller: got %v, want a token", err)
+	}
+}
+
+func TestSourceAbandonedFlightIsCanceled(t *testing.T) {
+	ep := &fakeEndpoint{gate: make(chan struct{})} // never opens
+	s := newTestSource(t, ep, newFakeClock())
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := s.Token(ctx); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("got %v, want ErrTimeout", err)
+	}
+	// The flight sees its context canceled and ends: a new caller starts a
+	// new one rather than waiting forever.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		idle := s.call == nil
+		s.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the abandoned request was never canceled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestSourceInvalidate(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	cache := &MemoryCache{Now: clock.Now}
+	s := newTestSource(t, ep, clock, WithCache(cache))
+	t1, _ := s.Token(context.Background())
+	s.Invalidate(context.Background(), t1)
+	t2, _ := s.Token(context.Background())
+	if t2.AccessToken == t1.AccessToken {
+		t.Fatal("invalidated token handed out again")
+	}
+	if g := field(ep.Calls()[1], "grant_type"); g != "refresh_token" {
+		t.Errorf("got grant %q, want the kept refresh token used", g)
+	}
+	s.Invalidate(context.Background(), t1) // late 401 for the old token
+	if t3, _ := s.Token(context.Background()); t3 != t2 || len(ep.Calls()) != 2 {
+		t.Errorf("a stale invalidation dropped the new token")
+	}
+}
+
+func TestSourceUnknownLifetime(t *testing.T) {
+	ep := &fakeEndpoint{script: []func(*Request) (*Response, error){respond(jsonAnswer(200, `{"access_token":"opaque"}`))}}
+	clock := newFakeClock()
+	s := newTestSource(t, ep, clock, WithUnknownLifetime(10*time.Minute))
+	tok, err := s.Token(context.Background())
+	if err != nil || !tok.Expiry.Equal(testNow.Add(10*time.Minute)) {
+		t.Fatalf("got %v, %v", tok, err)
+	}
+	clock.Advance(10*time.Minute - time.Minute)
+	if tok, _ := s.Token(context.Background()); tok.AccessToken != "tok-2" {
+		t.Errorf("got %v, want a new token at the margin", tok)
+	}
+}
+
+func TestDefaultMargin(t *testing.T) {
+	for lifetime, want := range map[time.Duration]time.Duration{24 * time.Hour: time.Minute, 5 * time.Minute: 30 * time.Second, 0: time.Minute, 10 * time.Second: time.Second} {
+		if got := DefaultMargin(lifetime); got != want {
+			t.Errorf("DefaultMargin(%v) = %v, want %v", lifetime, got, want)
+		}
+	}
+}
+
+func TestSourceConfigError(t *testing.T) {
+	if _, err := NewSource(&Client{}, Config{Provider: "aluma", ClientID: "x"}); !errors.Is(err, ErrConfig) {
+		t.Fatalf("got %v", err)
+	}
+}
