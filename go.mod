@@ -3,7 +3,6 @@ module github.com/tokenhelper/tokenhelper
 go 1.26.8
 
 require (
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
-	github.com/syumai/workers v0.33.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	golang.org/x/oauth2 v0.38.0
 )

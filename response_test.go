@@ -37,11 +37,11 @@ func loadResponse(t testing.TB, name string) (int, map[string]string, []byte) {
 func TestParseResponse(t *testing.T) {
 	exp2100 := time.Unix(4102444800, 0)
 	tests := []struct {
-		file    string
-		kind    error // nil: success
-		code    string
-		desc    string // substring of Description
-		check   func(t *testing.T, tok *Token, e *Error)
+		file  string
+		kind  error // nil: success
+		code  string
+		desc  string // substring of Description
+		check func(t *testing.T, tok *Token, e *Error)
 	}{
 		{file: "alphaus_ok", check: func(t *testing.T, tok *Token, _ *Error) {
 			if tok.IDToken == "" || tok.RefreshToken != "rt-1" || tok.ExpiresIn != 86400 || !tok.Expiry.Equal(testNow.Add(24*time.Hour)) {

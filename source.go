@@ -20,7 +20,7 @@ type Source struct {
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
 
-	cur  atomic.Pointer[Token] // the last token obtained, fresh or not
+	cur  atomic.Pointer[held] // the last token obtained, fresh or not
 	mu   sync.Mutex
 	call *flight // the request in flight, if any
 }
@@ -32,6 +32,21 @@ type flight struct {
 	err     error
 	waiters int
 	cancel  context.CancelFunc
+}
+
+// held is the current token with the time it is due for renewal, worked
+// out once so that the cached path is one clock read and one comparison.
+type held struct {
+	tok       *Token
+	refreshAt time.Time
+}
+
+func (s *Source) hold(t *Token) *held {
+	h := &held{tok: t}
+	if t.AccessToken != "" && !t.Expiry.IsZero() {
+		h.refreshAt = t.Expiry.Add(-s.margin(t.Lifetime()))
+	}
+	return h
 }
 
 // SourceOption configures a Source.
@@ -80,8 +95,8 @@ func (s *Source) CacheKey() string { return s.key }
 // Token returns a token valid for at least the refresh margin. The caller
 // must not modify it.
 func (s *Source) Token(ctx context.Context) (*Token, error) {
-	if t := s.cur.Load(); t != nil && s.fresh(t, s.client.clock().Now()) {
-		return t, nil
+	if h := s.cur.Load(); h != nil && s.client.clock().Now().Before(h.refreshAt) {
+		return h.tok, nil
 	}
 	s.mu.Lock()
 	f := s.call
@@ -113,11 +128,11 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 // current one is ignored, so that callers holding an old token cannot
 // throw away a new one. Its refresh token is kept for the renewal.
 func (s *Source) Invalidate(ctx context.Context, tok *Token) {
-	cur := s.cur.Load()
-	if tok == nil || cur == nil || cur.AccessToken != tok.AccessToken {
+	h := s.cur.Load()
+	if tok == nil || h == nil || h.tok.AccessToken != tok.AccessToken {
 		return
 	}
-	s.cur.CompareAndSwap(cur, &Token{RefreshToken: cur.RefreshToken})
+	s.cur.CompareAndSwap(h, &held{tok: &Token{RefreshToken: h.tok.RefreshToken}})
 	if s.cache != nil {
 		if c, err := s.cache.Get(ctx, s.key); err == nil && c != nil && c.AccessToken == tok.AccessToken {
 			s.cache.Delete(ctx, s.key)
@@ -127,14 +142,14 @@ func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 
 // fresh reports whether t can still be handed out at now.
 func (s *Source) fresh(t *Token, now time.Time) bool {
-	return t.AccessToken != "" && !t.Expiry.IsZero() && now.Before(t.Expiry.Add(-s.margin(t.Lifetime())))
+	return now.Before(s.hold(t).refreshAt)
 }
 
 func (s *Source) run(ctx context.Context, f *flight) {
 	defer f.cancel()
 	f.tok, f.err = s.obtain(ctx)
 	if f.err == nil {
-		s.cur.Store(f.tok)
+		s.cur.Store(s.hold(f.tok))
 	}
 	s.mu.Lock()
 	s.call = nil
@@ -145,7 +160,10 @@ func (s *Source) run(ctx context.Context, f *flight) {
 // obtain gets the next token: shared cache, then refresh, then full grant.
 func (s *Source) obtain(ctx context.Context) (*Token, error) {
 	clock := s.client.clock()
-	stale := s.cur.Load()
+	var stale *Token
+	if h := s.cur.Load(); h != nil {
+		stale = h.tok
+	}
 	if s.cache != nil {
 		// A failing cache is only a slower path, never an error.
 		if t, err := s.cache.Get(ctx, s.key); err == nil && t != nil {
