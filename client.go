@@ -10,7 +10,7 @@ import (
 )
 
 // Client sends token requests: one attempt with [Client.Exchange], or with
-// retries and backoff with [Client.Token].
+// retries and backoff with [Client.Do] and [Client.Token].
 type Client struct {
 	// Transport sends the requests. Required.
 	Transport Transport
@@ -62,6 +62,12 @@ func (c *Client) Token(ctx context.Context, cfg Config) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.Do(ctx, req)
+}
+
+// Do sends a request built by [BuildRequest] (or by hand, e.g. a POST to a
+// tokenhelper Worker), retrying temporary failures as c.Retry says.
+func (c *Client) Do(ctx context.Context, req *Request) (*Token, error) {
 	p := c.Retry
 	if p.Attempts == 0 {
 		p = DefaultRetry

@@ -15,6 +15,7 @@ import (
 type Source struct {
 	client          *Client
 	cfg             Config
+	fetch           func(context.Context) (*Token, error) // set by NewSourceFunc
 	key             string
 	cache           Cache
 	margin          func(lifetime time.Duration) time.Duration
@@ -87,6 +88,18 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 		o(s)
 	}
 	return s, nil
+}
+
+// NewSourceFunc returns a Source whose tokens come from fetch instead of a
+// Config: for example POSTs to a tokenhelper Worker. It caches, shares and
+// renews exactly as NewSource does, without refresh tokens. key names the
+// tokens in the Cache; c supplies the clock (its Transport is unused).
+func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, error), opts ...SourceOption) *Source {
+	s := &Source{client: c, fetch: fetch, key: key, margin: DefaultMargin, unknownLifetime: 5 * time.Minute}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // CacheKey returns the key under which this Source shares its tokens.
@@ -177,7 +190,11 @@ func (s *Source) obtain(ctx context.Context) (*Token, error) {
 	}
 	var tok *Token
 	var err error
-	if stale != nil && stale.RefreshToken != "" && s.cfg.GrantType != GrantRefreshToken {
+	if s.fetch != nil {
+		if tok, err = s.fetch(ctx); err != nil {
+			return nil, err
+		}
+	} else if stale != nil && stale.RefreshToken != "" && s.cfg.GrantType != GrantRefreshToken {
 		rc := s.cfg
 		rc.GrantType, rc.RefreshToken = GrantRefreshToken, stale.RefreshToken
 		tok, err = s.client.Token(ctx, rc)

@@ -228,3 +228,22 @@ func TestSourceConfigError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+func TestSourceFunc(t *testing.T) {
+	clock := newFakeClock()
+	n := 0
+	s := NewSourceFunc(&Client{Clock: clock}, "worker", func(ctx context.Context) (*Token, error) {
+		n++
+		return &Token{AccessToken: "w", Obtained: clock.Now(), Expiry: clock.Now().Add(5 * time.Minute)}, nil
+	})
+	for i := 0; i < 3; i++ {
+		if tok, err := s.Token(context.Background()); err != nil || tok.AccessToken != "w" {
+			t.Fatalf("got %v, %v", tok, err)
+		}
+	}
+	clock.Advance(5*time.Minute - 29*time.Second) // margin: min(60 s, 30 s)
+	s.Token(context.Background())
+	if n != 2 {
+		t.Errorf("got %d fetches, want 2", n)
+	}
+}

@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# build.sh: build, run, test and benchmark tokenhelper.
+#
+#   ./build.sh [build]   every artifact into dist/
+#   ./build.sh dev       demo provider + worker (workerd) + page, on loopback
+#   ./build.sh test      install what is missing, then every test suite
+#   ./build.sh bench     benchmarks, printed side by side with their peers
+#
+# Environment: FUZZTIME (default 10s per fuzz target), DEV_HOST (127.0.0.1).
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+DIST=$ROOT/dist
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export WRANGLER_SEND_METRICS=false NO_COLOR=1 FORCE_COLOR=0
+WASM_PATH="$(go env GOROOT)/lib/wasm"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
+
+# ---- set-up: everything a fresh machine lacks ------------------------------
+
+ensure_go() {
+	command -v go >/dev/null || die "Go is required (https://go.dev/dl); this machine has none"
+	go mod download
+}
+
+# ensure_npm installs the pinned npm packages of each folder with a lockfile.
+ensure_npm() {
+	command -v npm >/dev/null || { apt_install nodejs npm; }
+	local d
+	for d in web worker; do
+		[ -f "$d/package-lock.json" ] || continue
+		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
+			log "npm ci in $d"
+			(cd "$d" && npm ci --no-audit --no-fund --loglevel=error)
+		fi
+	done
+}
+
+apt_install() {
+	log "apt-get install $*"
+	if [ "$(id -u)" != 0 ]; then die "need root to apt-get install $*"; fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+ensure_chromium() {
+	if [ -z "${CHROMIUM:-}" ]; then
+		CHROMIUM=$(command -v chromium || command -v chromium-browser || true)
+	fi
+	if [ -z "$CHROMIUM" ]; then
+		apt_install chromium fonts-dejavu-core
+		CHROMIUM=$(command -v chromium)
+	fi
+	export CHROMIUM
+}
+
+ensure_compressors() {
+	command -v brotli >/dev/null || apt_install brotli
+}
+
+# ---- build -----------------------------------------------------------------
+
+build_browser() {
+	[ -d wasm ] && ls wasm/*.go >/dev/null 2>&1 || return 0
+	: # filled in by the browser module
+}
+
+build_worker() {
+	[ -f worker/wrangler.jsonc ] || return 0
+	: # filled in by the worker
+}
+
+cmd_build() {
+	ensure_go
+	ensure_npm
+	mkdir -p "$DIST"
+	build_browser
+	build_worker
+	log "built into dist/"
+	ls -la "$DIST" >&2
+}
+
+# ---- test ------------------------------------------------------------------
+
+PASSED=0
+FAILED=0
+FAILURES=()
+
+# suite NAME CMD...: run one suite, count it, keep going on failure.
+suite() {
+	local name=$1
+	shift
+	log "$name"
+	if "$@"; then
+		PASSED=$((PASSED + 1))
+	else
+		FAILED=$((FAILED + 1))
+		FAILURES+=("$name")
+	fi
+}
+
+vet_all() {
+	go vet ./... && GOOS=js GOARCH=wasm go vet ./...
+}
+
+gofmt_clean() {
+	local bad
+	bad=$(gofmt -l .)
+	[ -z "$bad" ] || { echo "gofmt needed: $bad"; return 1; }
+}
+
+go_tests() {
+	go test -race -count=1 ./...
+}
+
+# wasm_tests runs the js && wasm packages under Node, where Go's own fetch
+# transport is off: the real fetch paths are tested in Chromium and workerd.
+wasm_tests() {
+	local pkgs
+	pkgs=$(GOOS=js GOARCH=wasm go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '^$' || true)
+	[ -n "$pkgs" ] || { echo "no js/wasm test packages"; return 0; }
+	# shellcheck disable=SC2086
+	PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -count=1 $pkgs
+}
+
+# fuzz_all runs every Fuzz target for FUZZTIME each.
+fuzz_all() {
+	local ft=${FUZZTIME:-10s} pkg dir target ok=0
+	while read -r pkg dir; do
+		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
+			echo "fuzz $pkg $target for $ft"
+			go test -run='^$' -fuzz="^$target\$" -fuzztime="$ft" "$pkg" >/tmp/tokenhelper-fuzz.log 2>&1 || {
+				cat /tmp/tokenhelper-fuzz.log
+				ok=1
+			}
+			tail -1 /tmp/tokenhelper-fuzz.log
+		done
+	done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r p d; do grep -l '^func Fuzz' "$d"/*_test.go >/dev/null 2>&1 && echo "$p $d"; done)
+	return $ok
+}
+
+test_browser() { :; }
+test_worker() { :; }
+
+cmd_test() {
+	ensure_go
+	ensure_npm
+	ensure_chromium
+	cmd_build
+	export TOKENHELPER_E2E=1 # end-to-end tests fail, not skip, when a part is missing
+	suite "gofmt" gofmt_clean
+	suite "go vet (native and js/wasm)" vet_all
+	suite "go test -race ./... (core, demo provider, worker handler, e2e in workerd and Chromium)" go_tests
+	suite "wasm tests under Node" wasm_tests
+	test_browser
+	test_worker
+	suite "fuzz (${FUZZTIME:-10s} per target)" fuzz_all
+	echo
+	if [ "$FAILED" -gt 0 ]; then
+		echo "failed suites: ${FAILURES[*]}"
+	fi
+	echo "build.sh test: $PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+# ---- bench -----------------------------------------------------------------
+
+bench_browser() { :; }
+bench_worker() { :; }
+
+cmd_bench() {
+	ensure_go
+	ensure_npm
+	ensure_chromium
+	ensure_compressors
+	cmd_build
+	log "core: cached token (tokenhelper vs golang.org/x/oauth2 ReuseTokenSource), JWT inspection, request building"
+	go test -run='^$' -bench=. -benchmem -count=3 . | grep -E '^(Benchmark|ok|PASS)'
+	bench_browser
+	bench_worker
+}
+
+# ---- dev -------------------------------------------------------------------
+
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+}
+
+dev_worker() { :; }
+dev_browser() { :; }
+
+cmd_dev() {
+	ensure_go
+	ensure_npm
+	cmd_build
+	trap cleanup EXIT INT TERM
+	local host=${DEV_HOST:-127.0.0.1}
+	DEMO_PORT=${DEMO_PORT:-8788}
+	log "demo provider"
+	go build -o "$DIST/demoprovider" ./internal/cmd/demoprovider
+	"$DIST/demoprovider" -addr "$host:$DEMO_PORT" &
+	PIDS+=($!)
+	DEMO_URL=http://$host:$DEMO_PORT
+	for _ in $(seq 50); do curl -fs "$DEMO_URL/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
+	dev_worker
+	dev_browser
+	log "running; press Ctrl-C to stop"
+	wait
+}
+
+case "${1:-build}" in
+build) cmd_build ;;
+dev) cmd_dev ;;
+test) cmd_test ;;
+bench) cmd_bench ;;
+*) die "usage: ./build.sh [build|dev|test|bench]" ;;
+esac
