@@ -1,0 +1,87 @@
+// Package demoapi is a loopback API for tests and `./build.sh dev`: it
+// accepts only a bearer token that verifies against the demo provider's
+// keys, and echoes back what it received, so a test can see exactly what a
+// proxy forwarded.
+package demoapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// API is the demo API, an http.Handler.
+type API struct {
+	// Keys verify the bearer token (the demo provider's JWKS).
+	Keys tokenhelper.KeySet
+
+	mu       sync.Mutex
+	reject   int
+	received []Echo
+}
+
+// Echo is what the API received, as it answers it.
+type Echo struct {
+	Method  string              `json:"method"`
+	Path    string              `json:"path"`
+	Query   string              `json:"query"`
+	Headers map[string][]string `json:"headers"`
+	Body    string              `json:"body"`
+	Subject string              `json:"sub"`
+}
+
+// RejectNext makes the next n calls answer 401 even with a valid token.
+func (a *API) RejectNext(n int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.reject = n
+}
+
+// Received returns every call that carried a valid token.
+func (a *API) Received() []Echo {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]Echo(nil), a.received...)
+}
+
+// ServeHTTP verifies the token and echoes the request. A path ending in
+// /redirect answers a redirect to another host, one ending in /cookie also
+// sets a cookie and a CORS header (which a proxy must not pass on).
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	claims, err := tokenhelper.Verify(tok, a.Keys, tokenhelper.VerifyOptions{})
+	a.mu.Lock()
+	rejected := a.reject > 0
+	if rejected && ok && err == nil {
+		a.reject--
+	}
+	a.mu.Unlock()
+	if !ok || err != nil || rejected {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		w.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(w, `{"error":"invalid_token"}`)
+		return
+	}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	sub, _ := claims.GetSubject()
+	e := Echo{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Headers: r.Header.Clone(), Body: string(body), Subject: sub}
+	e.Headers["Host"] = []string{r.Host}
+	a.mu.Lock()
+	a.received = append(a.received, e)
+	a.mu.Unlock()
+	switch path.Base(r.URL.Path) {
+	case "redirect":
+		http.Redirect(w, r, "https://elsewhere.example/steal", http.StatusTemporaryRedirect)
+		return
+	case "cookie":
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "upstream"})
+		w.Header().Set("Access-Control-Allow-Origin", "*")
+	}
+	json.NewEncoder(w).Encode(e)
+}

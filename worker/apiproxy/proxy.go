@@ -1,0 +1,233 @@
+// Package apiproxy forwards a browser's calls under /api/ to the upstream
+// API with the provider's token, so that the token never leaves the Worker
+// (mode "mint" of the tokenhelper Worker). The caller is authenticated
+// before the Proxy sees the request.
+//
+// What reaches the upstream is built, not copied: the method, the path
+// below the prefix, the query, the body and an allowlist of harmless
+// headers. Cookies, Host, X-Forwarded-*, the caller's Authorization and
+// anything else are dropped, so header smuggling has nothing to ride on.
+// Redirects are never followed (the token would go with them), and an
+// upstream 401 gets one retry with a renewed provider token.
+package apiproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// Proxy is an http.Handler forwarding Prefix/... to Upstream/....
+type Proxy struct {
+	// Upstream is the API base URL (UPSTREAM_API_URL).
+	Upstream *url.URL
+	// Prefix is the path the browser calls, default "/api".
+	Prefix string
+	// Transport sends the upstream requests (the Workers fetch, or
+	// net/http natively). It must not follow redirects.
+	Transport tokenhelper.Transport
+	// Token returns the provider's token; Invalidate drops one the API
+	// refused.
+	Token      func(context.Context) (*tokenhelper.Token, error)
+	Invalidate func(context.Context, *tokenhelper.Token)
+	// Timeout bounds each upstream call (default 30 s).
+	Timeout time.Duration
+	// MaxBody caps request bodies, which are buffered so that a 401 can be
+	// retried (default 1 MiB).
+	MaxBody int64
+}
+
+// forwardedRequestHeaders are the only request headers sent upstream.
+var forwardedRequestHeaders = []string{
+	"Accept", "Accept-Language", "Content-Type", "Content-Language",
+	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Range",
+}
+
+// droppedResponseHeaders never reach the browser: hop-by-hop headers
+// (RFC 9110 7.6.1), cookies, and CORS headers (the Worker sets its own).
+func droppedResponseHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
+		"te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "set-cookie2", "content-length":
+		return true
+	}
+	return strings.HasPrefix(strings.ToLower(name), "access-control-")
+}
+
+// ServeHTTP forwards one call.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	target, ok := p.target(r)
+	if !ok {
+		writeError(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
+		return
+	}
+	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
+		return
+	}
+	max := p.MaxBody
+	if max == 0 {
+		max = 1 << 20
+	}
+	var body []byte
+	if r.Body != nil {
+		b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			return
+		}
+		if int64(len(b)) > max {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
+			return
+		}
+		body = b
+	}
+	header := map[string]string{}
+	for _, name := range forwardedRequestHeaders {
+		if v := r.Header.Values(name); len(v) > 0 {
+			header[name] = strings.Join(v, ", ")
+		}
+	}
+
+	resp, err := p.call(r.Context(), r.Method, target, header, body)
+	if err != nil {
+		p.fail(w, err)
+		return
+	}
+	defer resp.Body.Close()
+	for k, v := range resp.Header {
+		if !droppedResponseHeader(k) {
+			w.Header().Set(k, v)
+		}
+	}
+	w.Header().Set("Cache-Control", firstNonEmpty(resp.Header["cache-control"], "no-store"))
+	w.WriteHeader(resp.Status)
+	io.Copy(w, resp.Body)
+}
+
+// call sends the request with the provider token, and once more with a
+// renewed token if the API answers 401.
+func (p *Proxy) call(ctx context.Context, method, target string, header map[string]string, body []byte) (*tokenhelper.Response, error) {
+	for attempt := 1; ; attempt++ {
+		tok, err := p.Token(ctx)
+		if err != nil {
+			return nil, err
+		}
+		h := make(map[string]string, len(header)+1)
+		for k, v := range header {
+			h[k] = v
+		}
+		h["Authorization"] = tok.AuthorizationHeader()
+		timeout := p.Timeout
+		if timeout == 0 {
+			timeout = 30 * time.Second
+		}
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		resp, err := p.Transport.RoundTrip(cctx, &tokenhelper.Request{Method: method, URL: target, Header: h, Body: body})
+		if err != nil {
+			cancel()
+			if cctx.Err() == context.DeadlineExceeded {
+				return nil, errTimeout
+			}
+			return nil, errUnavailable
+		}
+		resp.Body = cancelOnClose{resp.Body, cancel}
+		if resp.Status != http.StatusUnauthorized || attempt == 2 || p.Invalidate == nil {
+			return resp, nil
+		}
+		resp.Body.Close()
+		p.Invalidate(ctx, tok)
+	}
+}
+
+var (
+	errTimeout     = errors.New("the API did not answer in time")
+	errUnavailable = errors.New("the API could not be reached")
+)
+
+// fail answers the contract's 502/503/504 without detail that could hold a
+// secret: the provider's error code at most.
+func (p *Proxy) fail(w http.ResponseWriter, err error) {
+	var e *tokenhelper.Error
+	switch {
+	case errors.Is(err, errTimeout):
+		writeError(w, http.StatusGatewayTimeout, "upstream_timeout", err.Error())
+	case errors.Is(err, errUnavailable):
+		writeError(w, http.StatusBadGateway, "upstream_unavailable", err.Error())
+	case errors.As(err, &e) && e.Kind == tokenhelper.ErrTimeout:
+		writeError(w, http.StatusGatewayTimeout, "provider_timeout", "the token provider did not answer in time")
+	case errors.As(err, &e) && e.Temporary():
+		writeError(w, http.StatusServiceUnavailable, "provider_unavailable", "the token provider is unavailable; try again later")
+	case errors.As(err, &e) && e.Kind == tokenhelper.ErrRejected:
+		writeError(w, http.StatusBadGateway, e.Code, "the token provider refused the worker's credentials")
+	default:
+		writeError(w, http.StatusBadGateway, "provider_error", "the token provider gave no usable token")
+	}
+}
+
+// target maps the browser's path and query to the upstream URL, refusing
+// dot segments (also percent-encoded) that would climb out of the base.
+func (p *Proxy) target(r *http.Request) (string, bool) {
+	prefix := p.prefix()
+	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), prefix)
+	if !ok || (rest != "" && rest[0] != '/') {
+		return "", false
+	}
+	decoded, err := url.PathUnescape(rest)
+	if err != nil {
+		return "", false
+	}
+	for _, seg := range strings.Split(decoded, "/") {
+		if seg == "." || seg == ".." || strings.ContainsAny(seg, "\\\x00") {
+			return "", false
+		}
+	}
+	u := *p.Upstream
+	u.RawPath = strings.TrimSuffix(p.Upstream.EscapedPath(), "/") + rest
+	u.Path, _ = url.PathUnescape(u.RawPath)
+	u.RawQuery = r.URL.RawQuery
+	u.Fragment = ""
+	return u.String(), true
+}
+
+func (p *Proxy) prefix() string {
+	if p.Prefix == "" {
+		return "/api"
+	}
+	return strings.TrimSuffix(p.Prefix, "/")
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
+
+func firstNonEmpty(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func writeError(w http.ResponseWriter, status int, code, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
+	w.Write(bytes.TrimSpace(b))
+}
