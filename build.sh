@@ -64,7 +64,24 @@ ensure_compressors() {
 
 build_browser() {
 	[ -d wasm ] && ls wasm/*.go >/dev/null 2>&1 || return 0
-	: # filled in by the browser module
+	# dist/: the importable module (tokenhelper.mjs, .d.ts, package.json,
+	# wasm_exec.js, tokenhelper.wasm); dist/web/: the static page with its
+	# own copy of the module; dist/browser-test/: pages for the Chromium
+	# tests and benchmarks (with the jwt-decode npm package to compare).
+	log "browser: wasm/ and web/ into dist/"
+	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$DIST/tokenhelper.wasm" ./wasm
+	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tokenhelper.d.ts web/src/package.json "$DIST/"
+	rm -rf "$DIST/web" "$DIST/browser-test"
+	mkdir -p "$DIST/web" "$DIST/browser-test"
+	cp web/page/* "$DIST/web/"
+	cp "$DIST/tokenhelper.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
+	cp web/browser-test/* web/test/vectors.mjs "$DIST/browser-test/"
+	if [ -f web/node_modules/jwt-decode/build/esm/index.js ]; then
+		cp web/node_modules/jwt-decode/build/esm/index.js "$DIST/browser-test/jwt-decode.mjs"
+	fi
+	# Precompressed copies for servers that send them (internal/devserver).
+	gzip -9 -k -f "$DIST/web/tokenhelper.wasm"
+	if command -v brotli >/dev/null; then brotli -q 11 -k -f "$DIST/web/tokenhelper.wasm"; fi
 }
 
 build_worker() {
@@ -111,8 +128,29 @@ gofmt_clean() {
 	[ -z "$bad" ] || { echo "gofmt needed: $bad"; return 1; }
 }
 
+# go_tests runs every Go test verbosely into a log, then searches the log
+# for the secrets the tests use: none may ever be printed.
+GO_TEST_LOG=$DIST/test-artifacts/go-test.log
 go_tests() {
-	go test -race -count=1 ./...
+	mkdir -p "$(dirname "$GO_TEST_LOG")"
+	local rc=0
+	go test -race -count=1 -v ./... >"$GO_TEST_LOG" 2>&1 || rc=$?
+	grep -E '^(--- FAIL|FAIL|ok|panic:)' "$GO_TEST_LOG" || true
+	[ "$rc" -eq 0 ] || { grep -B2 -A20 -E '^--- FAIL' "$GO_TEST_LOG" | head -200; return "$rc"; }
+	no_secret_in "$GO_TEST_LOG"
+}
+
+# no_secret_in FILE fails when FILE holds a secret the tests use.
+no_secret_in() {
+	local s found=0
+	for s in demo-secret-do-not-use-in-production demo-password 's3cr3t/with+chars' 'pa ss'"'"'word'; do
+		if grep -qF -- "$s" "$1"; then
+			echo "SECRET LEAK: $1 contains a test secret:"
+			grep -nF -- "$s" "$1" | head -5
+			found=1
+		fi
+	done
+	[ "$found" -eq 0 ] && echo "no test secret in $(wc -l <"$1") lines of test output"
 }
 
 # wasm_tests runs the js && wasm packages under Node, where Go's own fetch
