@@ -45,7 +45,11 @@ type held struct {
 func (s *Source) hold(t *Token) *held {
 	h := &held{tok: t}
 	if t.AccessToken != "" && !t.Expiry.IsZero() {
-		h.refreshAt = t.Expiry.Add(-s.margin(t.Lifetime()))
+		m := s.margin(t.Lifetime())
+		if l := t.Lifetime(); l > 0 && m > l/2 {
+			m = l / 2 // a margin beyond the lifetime would renew on every call
+		}
+		h.refreshAt = t.Expiry.Add(-m)
 	}
 	return h
 }
@@ -112,6 +116,11 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 		return h.tok, nil
 	}
 	s.mu.Lock()
+	// A flight may have ended between the check above and the lock.
+	if h := s.cur.Load(); h != nil && s.client.clock().Now().Before(h.refreshAt) {
+		s.mu.Unlock()
+		return h.tok, nil
+	}
 	f := s.call
 	if f == nil {
 		// The request outlives any one caller: it is canceled only when

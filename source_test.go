@@ -247,3 +247,20 @@ func TestSourceFunc(t *testing.T) {
 		t.Errorf("got %d fetches, want 2", n)
 	}
 }
+
+func TestSourceMarginBeyondLifetimeIsClamped(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	s := newTestSource(t, ep, clock, WithRefreshMargin(2*time.Hour)) // tokens live 1 h
+	s.Token(context.Background())
+	clock.Advance(29 * time.Minute)
+	s.Token(context.Background())
+	if n := len(ep.Calls()); n != 1 {
+		t.Fatalf("got %d requests within half the lifetime, want 1", n)
+	}
+	clock.Advance(2 * time.Minute)
+	s.Token(context.Background())
+	if n := len(ep.Calls()); n != 2 {
+		t.Fatalf("got %d requests past half the lifetime, want 2", n)
+	}
+}
