@@ -1,0 +1,42 @@
+package loadgen
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	var served, conns atomic.Int64
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if served.Add(1)%10 == 0 {
+			w.WriteHeader(429)
+		}
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	r := Run(context.Background(), 4, 100, func() (*http.Request, error) { return http.NewRequest("GET", ts.URL, nil) })
+	if r.Requests != 100 || served.Load() != 100 || r.Statuses[200] != 90 || r.Statuses[429] != 10 {
+		t.Errorf("got %+v, served %d", r, served.Load())
+	}
+	if conns.Load() > 4 {
+		t.Errorf("opened %d connections for 4 keep-alive clients", conns.Load())
+	}
+	if r.Median <= 0 || r.P99 < r.Median || r.PerSec <= 0 {
+		t.Errorf("figures %+v", r)
+	}
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"median_ms":`) {
+		t.Errorf("json %s", b)
+	}
+}
