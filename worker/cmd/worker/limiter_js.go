@@ -1,0 +1,50 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"strconv"
+	"syscall/js"
+	"time"
+
+	"github.com/syumai/workers/cloudflare"
+
+	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
+	"github.com/tokenhelper/tokenhelper/worker"
+)
+
+// newLimiter returns the RATE_LIMITER binding (Cloudflare's rate limiting
+// API, configured in wrangler.jsonc), or nil: an in-memory limiter would
+// count a single request, since every request is a new Go instance.
+func newLimiter() worker.Limiter {
+	b := cloudflare.GetBinding("RATE_LIMITER")
+	if b.Type() != js.TypeObject {
+		return nil
+	}
+	period := 60 * time.Second
+	if n, err := strconv.Atoi(cloudflare.Getenv("RATE_LIMIT_PERIOD")); err == nil && n > 0 {
+		period = time.Duration(n) * time.Second
+	}
+	return bindingLimiter{b, period}
+}
+
+// bindingLimiter asks the rate limiting binding; it does not say when the
+// window ends, so a refusal asks the client to wait one period.
+type bindingLimiter struct {
+	b      js.Value
+	period time.Duration
+}
+
+func (l bindingLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
+	arg := js.Global().Get("Object").New()
+	arg.Set("key", key)
+	v, err := jsbridge.Await(l.b.Call("limit", arg))
+	if err != nil {
+		return true, 0, err // fail open: the limiter is abuse protection, not access control
+	}
+	if v.Get("success").Bool() {
+		return true, 0, nil
+	}
+	return false, l.period, nil
+}

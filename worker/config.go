@@ -1,0 +1,230 @@
+package worker
+
+import (
+	"errors"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// Names of the settings, as Worker vars and secrets (.dev.vars locally).
+const (
+	VarProvider       = "TOKEN_PROVIDER"
+	VarTokenURL       = "TOKEN_URL"
+	VarEncoding       = "TOKEN_ENCODING"
+	VarAuthStyle      = "TOKEN_AUTH" // "body" (default) or "basic", custom only
+	VarGrantType      = "GRANT_TYPE"
+	VarClientID       = "CLIENT_ID"
+	VarClientSecret   = "CLIENT_SECRET"
+	VarUsername       = "USERNAME"
+	VarPassword       = "PASSWORD"
+	VarScope          = "SCOPE"
+	VarAudience       = "AUDIENCE"
+	VarAllowedOrigins = "ALLOWED_ORIGINS"
+	VarMode           = "MODE"
+	VarCallerHeader   = "CALLER_JWT_HEADER"
+	VarCallerJWKSURL  = "CALLER_JWKS_URL"
+	VarCallerIssuer   = "CALLER_ISSUER"
+	VarCallerAudience = "CALLER_AUDIENCE"
+)
+
+// Vars lists every setting the worker reads.
+var Vars = []string{
+	VarProvider, VarTokenURL, VarEncoding, VarAuthStyle, VarGrantType,
+	VarClientID, VarClientSecret, VarUsername, VarPassword, VarScope,
+	VarAudience, VarAllowedOrigins, VarMode, VarCallerHeader,
+	VarCallerJWKSURL, VarCallerIssuer, VarCallerAudience,
+}
+
+// fieldVars maps a tokenhelper.Error Field to the variable that sets it.
+var fieldVars = map[string]string{
+	"Provider":     VarProvider,
+	"TokenURL":     VarTokenURL,
+	"Encoding":     VarEncoding,
+	"AuthStyle":    VarAuthStyle,
+	"GrantType":    VarGrantType,
+	"ClientID":     VarClientID,
+	"ClientSecret": VarClientSecret,
+	"Username":     VarUsername,
+	"Password":     VarPassword,
+	"RefreshToken": VarGrantType,
+	"Scope":        VarScope,
+	"Audience":     VarAudience,
+}
+
+// Settings is the worker's configuration, checked.
+type Settings struct {
+	// Token is the resolved configuration of the provider token request.
+	Token tokenhelper.Config
+	// Origins holds the exact origins allowed to get tokens.
+	Origins map[string]bool
+	// Caller, when not nil, requires a verified caller JWT.
+	Caller *CallerSettings
+}
+
+// CallerSettings configures the caller identity gate.
+type CallerSettings struct {
+	// Header carries the JWT; for Authorization it is a Bearer token.
+	Header   string
+	JWKSURL  string
+	Issuer   string
+	Audience string
+}
+
+// ConfigError names the setting at fault. Its text never holds the
+// setting's value.
+type ConfigError struct {
+	Var         string
+	Description string
+}
+
+func (e *ConfigError) Error() string { return e.Var + " " + e.Description }
+
+// quoted matches the quoted values the core puts in its messages; they are
+// cut out so that no value reaches a response.
+var quoted = regexp.MustCompile(`\s*"[^"]*"…?`)
+
+// Load reads and checks the settings through getenv. Every failure is a
+// [*ConfigError]; settings that are only partly valid are returned with it
+// (Origins in particular), so that the error can carry CORS headers.
+func Load(getenv func(string) string) (*Settings, error) {
+	get := func(name string) string { return strings.TrimSpace(getenv(name)) }
+	s := &Settings{}
+	origins, err := parseOrigins(get(VarAllowedOrigins))
+	if err != nil {
+		return s, err
+	}
+	s.Origins = origins
+	switch m := get(VarMode); m {
+	case "", "pass":
+	case "mint":
+		return s, &ConfigError{VarMode, "mint is not implemented by this build; use pass"}
+	default:
+		return s, &ConfigError{VarMode, `must be "pass"`}
+	}
+	cfg := tokenhelper.Config{
+		Provider:     get(VarProvider),
+		TokenURL:     get(VarTokenURL),
+		GrantType:    get(VarGrantType),
+		ClientID:     get(VarClientID),
+		ClientSecret: getenv(VarClientSecret),
+		Username:     get(VarUsername),
+		Password:     getenv(VarPassword),
+		Scope:        get(VarScope),
+		Audience:     get(VarAudience),
+	}
+	if cfg.GrantType == tokenhelper.GrantRefreshToken {
+		return s, &ConfigError{VarGrantType, "refresh_token cannot be configured; use client_credentials or password"}
+	}
+	if cfg.Encoding, err = tokenhelper.ParseEncoding(get(VarEncoding)); err != nil {
+		return s, &ConfigError{VarEncoding, `must be "multipart", "form" or "json"`}
+	}
+	switch strings.ToLower(get(VarAuthStyle)) {
+	case "", "body":
+	case "basic":
+		cfg.AuthStyle = tokenhelper.AuthBasic
+	default:
+		return s, &ConfigError{VarAuthStyle, `must be "body" or "basic"`}
+	}
+	r, err := cfg.Resolved()
+	if err != nil {
+		return s, fromCoreError(err)
+	}
+	s.Token = r
+	if s.Caller, err = loadCaller(get); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// fromCoreError turns the core's configuration error into a ConfigError
+// naming the variable.
+func fromCoreError(err error) error {
+	var e *tokenhelper.Error
+	if !errors.As(err, &e) {
+		return &ConfigError{VarProvider, "is not usable"}
+	}
+	name, ok := fieldVars[e.Field]
+	if !ok {
+		name = VarProvider
+	}
+	desc := strings.TrimSpace(quoted.ReplaceAllString(e.Description, ""))
+	if desc == "" {
+		desc = "is invalid"
+	}
+	return &ConfigError{name, desc}
+}
+
+// parseOrigins reads the comma list of exact origins.
+func parseOrigins(list string) (map[string]bool, error) {
+	if list == "" {
+		return nil, &ConfigError{VarAllowedOrigins, "is required: a comma list of exact origins such as https://app.example.com"}
+	}
+	out := map[string]bool{}
+	for _, o := range strings.Split(list, ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		if !validOrigin(o) {
+			return nil, &ConfigError{VarAllowedOrigins, "holds an entry that is not an exact origin (scheme://host[:port], no path, no wildcard)"}
+		}
+		out[o] = true
+	}
+	if len(out) == 0 {
+		return nil, &ConfigError{VarAllowedOrigins, "is required"}
+	}
+	return out, nil
+}
+
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" &&
+		!strings.Contains(u.Host, "*") && u.User == nil && u.Path == "" && u.RawQuery == "" &&
+		u.Fragment == "" && !strings.HasSuffix(o, "/") && o == strings.ToLower(u.Scheme)+"://"+u.Host
+}
+
+// loadCaller reads the optional caller gate.
+func loadCaller(get func(string) string) (*CallerSettings, error) {
+	c := &CallerSettings{
+		Header:   get(VarCallerHeader),
+		JWKSURL:  get(VarCallerJWKSURL),
+		Issuer:   get(VarCallerIssuer),
+		Audience: get(VarCallerAudience),
+	}
+	if c.JWKSURL == "" {
+		if c.Issuer != "" || c.Audience != "" || c.Header != "" {
+			return nil, &ConfigError{VarCallerJWKSURL, "is required when CALLER_ISSUER, CALLER_AUDIENCE or CALLER_JWT_HEADER is set"}
+		}
+		return nil, nil
+	}
+	if !secureURL(c.JWKSURL) {
+		return nil, &ConfigError{VarCallerJWKSURL, "must be an https URL (http only on loopback)"}
+	}
+	if c.Issuer == "" {
+		return nil, &ConfigError{VarCallerIssuer, "is required with CALLER_JWKS_URL"}
+	}
+	if c.Audience == "" {
+		return nil, &ConfigError{VarCallerAudience, "is required with CALLER_JWKS_URL"}
+	}
+	if c.Header == "" {
+		c.Header = "Authorization"
+	}
+	if !validHeaderName(c.Header) {
+		return nil, &ConfigError{VarCallerHeader, "must be an HTTP header name"}
+	}
+	return c, nil
+}
+
+var headerName = regexp.MustCompile(`^[A-Za-z0-9-]{1,64}$`)
+
+func validHeaderName(h string) bool { return headerName.MatchString(h) }
+
+// secureURL accepts https URLs and http URLs on loopback hosts, as the
+// core does for token URLs.
+func secureURL(raw string) bool {
+	_, err := tokenhelper.Config{Provider: tokenhelper.ProviderCustom, TokenURL: raw, ClientID: "x"}.Resolved()
+	return err == nil
+}

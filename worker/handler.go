@@ -1,0 +1,246 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// DefaultTimeout bounds each attempt to reach the provider (and the caller
+// JWKS); with the core's three attempts a dead provider costs about 3x
+// this plus 0.75 s of backoff at worst.
+const DefaultTimeout = 8 * time.Second
+
+// Handler serves the worker contract. Settings are read through Getenv on
+// every request (a Worker's vars are only known inside a request, and with
+// syumai/workers every request is a new Go instance anyway), and the token
+// Source is built per request too: in workerd the clock stands still
+// outside a request.
+type Handler struct {
+	// Getenv reads a setting (cloudflare.Getenv in the Worker).
+	Getenv func(string) string
+	// Transport reaches the provider and the caller JWKS (the Workers
+	// fetch in the Worker).
+	Transport tokenhelper.Transport
+	// Store shares tokens and the caller JWKS between requests; nil
+	// caches nothing.
+	Store Store
+	// Limiter, when set, rate-limits POST /token per client IP.
+	Limiter Limiter
+	// Clock defaults to tokenhelper.SystemClock.
+	Clock tokenhelper.Clock
+	// Timeout bounds each attempt; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// Retry is the core's retry policy; the zero value is its default.
+	Retry tokenhelper.RetryPolicy
+}
+
+func (h *Handler) clock() tokenhelper.Clock {
+	if h.Clock == nil {
+		return tokenhelper.SystemClock
+	}
+	return h.Clock
+}
+
+func (h *Handler) now() time.Time { return h.clock().Now() }
+
+func (h *Handler) timeout() time.Duration {
+	if h.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return h.Timeout
+}
+
+// Allowed CORS request headers besides the caller JWT header.
+const corsHeaders = "Content-Type, Authorization"
+
+// ServeHTTP routes /token and /healthz; every answer is JSON and no-store.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	hd := w.Header()
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	switch r.URL.Path {
+	case "/healthz":
+		h.serveHealth(w, r)
+	case "/token":
+		hd.Set("Vary", "Origin")
+		h.serveToken(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "not_found", "no such endpoint; POST /token")
+	}
+}
+
+func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		return
+	}
+	if _, err := Load(h.Getenv); err != nil {
+		writeMisconfigured(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
+	s, cfgErr := Load(h.Getenv)
+	origin := r.Header.Get("Origin")
+	if s.Origins == nil { // ALLOWED_ORIGINS itself is broken: no origin can be told apart
+		writeMisconfigured(w, cfgErr)
+		return
+	}
+	if origin == "" || !s.Origins[origin] {
+		writeError(w, http.StatusForbidden, "origin_not_allowed", "this origin may not get tokens from this worker")
+		return
+	}
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Origin", origin)
+	hd.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
+	if cfgErr != nil {
+		writeMisconfigured(w, cfgErr)
+		return
+	}
+	if s.Caller != nil {
+		// Lets a page send the cookie of an access proxy in front of the
+		// worker (Cloudflare Access's CF_Authorization) with credentials
+		// "include"; only ever for an exact allowed origin.
+		hd.Set("Access-Control-Allow-Credentials", "true")
+	}
+	switch r.Method {
+	case http.MethodOptions:
+		allow := corsHeaders
+		if s.Caller != nil && !strings.EqualFold(s.Caller.Header, "Authorization") {
+			allow += ", " + s.Caller.Header
+		}
+		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
+		hd.Set("Access-Control-Allow-Headers", allow)
+		hd.Set("Access-Control-Max-Age", "600")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case http.MethodPost:
+	default:
+		hd.Set("Allow", "POST, OPTIONS")
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		return
+	}
+	ctx := r.Context()
+	if h.Limiter != nil {
+		ok, wait, err := h.Limiter.Allow(ctx, "ip:"+clientIP(r))
+		if err == nil && !ok {
+			hd.Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many token requests from this address; retry later")
+			return
+		}
+	}
+	if s.Caller != nil {
+		if e := h.checkCaller(ctx, r, s.Caller); e != nil {
+			if e.status == http.StatusUnauthorized {
+				hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+			}
+			writeError(w, e.status, e.code, e.desc)
+			return
+		}
+	}
+	h.passToken(ctx, w, s)
+}
+
+// passToken answers with the provider's access token and its remaining
+// lifetime; never the refresh_token or id_token.
+func (h *Handler) passToken(ctx context.Context, w http.ResponseWriter, s *Settings) {
+	client := &tokenhelper.Client{Transport: h.Transport, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
+	var opts []tokenhelper.SourceOption
+	if h.Store != nil {
+		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now}))
+	}
+	src, err := tokenhelper.NewSource(client, s.Token, opts...)
+	if err != nil {
+		writeMisconfigured(w, fromCoreError(err))
+		return
+	}
+	tok, err := src.Token(ctx)
+	if err != nil {
+		writeUpstreamError(w, err, s.Token)
+		return
+	}
+	expiresIn := int64(tok.Remaining(h.now()) / time.Second)
+	if expiresIn < 1 {
+		expiresIn = 1
+	}
+	writeJSON(w, http.StatusOK, tokenBody{AccessToken: tok.AccessToken, TokenType: tok.Type(), ExpiresIn: expiresIn})
+}
+
+// tokenBody is the 200 answer of POST /token.
+type tokenBody struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int64  `json:"expires_in"`
+}
+
+// clientIP is Cloudflare's CF-Connecting-IP, else the peer address.
+func clientIP(r *http.Request) string {
+	if ip := strings.TrimSpace(r.Header.Get("CF-Connecting-IP")); ip != "" {
+		return ip
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return "unknown"
+}
+
+// upstreamStatus maps a failed token request to the worker's status: 504
+// when the provider did not answer in time, 503 when it could not be
+// reached or answered 5xx/429 after the retries, 502 when it refused the
+// request (RFC 6749 error) or answered something unusable.
+func upstreamStatus(e *tokenhelper.Error) int {
+	switch {
+	case e.Kind == tokenhelper.ErrTimeout:
+		return http.StatusGatewayTimeout
+	case e.Temporary():
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusBadGateway
+}
+
+// writeUpstreamError answers a failed token request without anything
+// secret: the provider's error code and a description of our own, with the
+// provider's description (secrets masked) when it sent one.
+func writeUpstreamError(w http.ResponseWriter, err error, cfg tokenhelper.Config) {
+	var e *tokenhelper.Error
+	if !errors.As(err, &e) {
+		writeError(w, http.StatusBadGateway, tokenhelper.CodeNetwork, "the token request failed")
+		return
+	}
+	if e.Kind == tokenhelper.ErrConfig {
+		writeMisconfigured(w, fromCoreError(err))
+		return
+	}
+	status := upstreamStatus(e)
+	var desc string
+	switch e.Kind {
+	case tokenhelper.ErrRejected:
+		desc = "the token endpoint refused the request"
+	case tokenhelper.ErrTimeout:
+		desc = "the token endpoint did not answer in time"
+	case tokenhelper.ErrNetwork:
+		desc = "the token endpoint could not be reached"
+	default:
+		desc = "the token endpoint's answer is not a usable token response"
+	}
+	if e.Status != 0 {
+		desc += " (HTTP " + strconv.Itoa(e.Status) + ")"
+	}
+	if e.Kind == tokenhelper.ErrRejected && e.Description != "" {
+		desc += ": " + scrub(e.Description, cfg)
+	}
+	if status == http.StatusServiceUnavailable && e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeError(w, status, safeCode(e.Code), desc)
+}
