@@ -120,6 +120,11 @@ func (c Config) Resolved() (Config, error) {
 	return c, nil
 }
 
+// CheckURL reports whether raw is safe to send credentials or tokens to:
+// an absolute https URL, or http on a loopback host, without user info or
+// fragment. The error is an [ErrConfig] *Error (Field "TokenURL").
+func CheckURL(raw string) error { return checkTokenURL(raw) }
+
 // checkTokenURL refuses URLs that would send credentials in clear text to
 // another machine: only https, or http to a loopback address, is allowed.
 func checkTokenURL(raw string) error {

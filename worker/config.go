@@ -28,6 +28,11 @@ const (
 	VarCallerJWKSURL  = "CALLER_JWKS_URL"
 	VarCallerIssuer   = "CALLER_ISSUER"
 	VarCallerAudience = "CALLER_AUDIENCE"
+	VarSigningKey     = "SIGNING_KEY"
+	VarPreviousKey    = "SIGNING_KEY_PREVIOUS"
+	VarRotatedAt      = "SIGNING_KEY_ROTATED_AT"
+	VarTokenTTL       = "TOKEN_TTL"
+	VarUpstream       = "UPSTREAM_API_URL"
 )
 
 // Vars lists every setting the worker reads.
@@ -36,6 +41,7 @@ var Vars = []string{
 	VarClientID, VarClientSecret, VarUsername, VarPassword, VarScope,
 	VarAudience, VarAllowedOrigins, VarMode, VarCallerHeader,
 	VarCallerJWKSURL, VarCallerIssuer, VarCallerAudience,
+	VarSigningKey, VarPreviousKey, VarRotatedAt, VarTokenTTL, VarUpstream,
 }
 
 // fieldVars maps a tokenhelper.Error Field to the variable that sets it.
@@ -62,6 +68,9 @@ type Settings struct {
 	Origins map[string]bool
 	// Caller, when not nil, requires a verified caller JWT.
 	Caller *CallerSettings
+	// Mint, when not nil, is mode "mint": /token hands out worker-signed
+	// tokens and /api/ forwards to the upstream API.
+	Mint *MintSettings
 }
 
 // CallerSettings configures the caller identity gate.
@@ -100,9 +109,11 @@ func Load(getenv func(string) string) (*Settings, error) {
 	switch m := get(VarMode); m {
 	case "", "pass":
 	case "mint":
-		return s, &ConfigError{VarMode, "mint is not implemented by this build; use pass"}
+		if s.Mint, err = loadMint(get, getenv); err != nil {
+			return s, err
+		}
 	default:
-		return s, &ConfigError{VarMode, `must be "pass"`}
+		return s, &ConfigError{VarMode, `must be "pass" or "mint"`}
 	}
 	cfg := tokenhelper.Config{
 		Provider:     get(VarProvider),
@@ -224,7 +235,4 @@ func validHeaderName(h string) bool { return headerName.MatchString(h) }
 
 // secureURL accepts https URLs and http URLs on loopback hosts, as the
 // core does for token URLs.
-func secureURL(raw string) bool {
-	_, err := tokenhelper.Config{Provider: tokenhelper.ProviderCustom, TokenURL: raw, ClientID: "x"}.Resolved()
-	return err == nil
-}
+func secureURL(raw string) bool { return tokenhelper.CheckURL(raw) == nil }

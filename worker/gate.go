@@ -33,8 +33,9 @@ type gateError struct {
 
 func (e *gateError) Error() string { return e.code + ": " + e.desc }
 
-// checkCaller verifies the caller JWT, or returns a gateError.
-func (h *Handler) checkCaller(ctx context.Context, r *http.Request, c *CallerSettings) *gateError {
+// checkCaller verifies the caller JWT and returns its subject, or a
+// gateError.
+func (h *Handler) checkCaller(ctx context.Context, r *http.Request, c *CallerSettings) (string, *gateError) {
 	raw := strings.TrimSpace(r.Header.Get(c.Header))
 	if strings.EqualFold(c.Header, "Authorization") {
 		scheme, tok, ok := strings.Cut(raw, " ")
@@ -45,24 +46,25 @@ func (h *Handler) checkCaller(ctx context.Context, r *http.Request, c *CallerSet
 		}
 	}
 	if raw == "" {
-		return &gateError{http.StatusUnauthorized, "invalid_token", "a caller JWT is required in " + c.Header}
+		return "", &gateError{http.StatusUnauthorized, "invalid_token", "a caller JWT is required in " + c.Header}
 	}
 	keys, cached, gerr := h.callerKeys(ctx, c.JWKSURL, false)
 	if gerr != nil {
-		return gerr
+		return "", gerr
 	}
 	opts := tokenhelper.VerifyOptions{Issuer: c.Issuer, Audience: c.Audience, Now: h.now}
-	_, err := tokenhelper.Verify(raw, keys, opts)
+	claims, err := tokenhelper.Verify(raw, keys, opts)
 	if err != nil && cached && isUnknownKey(err) {
 		if keys, _, gerr = h.callerKeys(ctx, c.JWKSURL, true); gerr != nil {
-			return gerr
+			return "", gerr
 		}
-		_, err = tokenhelper.Verify(raw, keys, opts)
+		claims, err = tokenhelper.Verify(raw, keys, opts)
 	}
 	if err != nil {
-		return &gateError{http.StatusUnauthorized, "invalid_token", "caller JWT not accepted: " + jwtReason(err)}
+		return "", &gateError{http.StatusUnauthorized, "invalid_token", "caller JWT not accepted: " + jwtReason(err)}
 	}
-	return nil
+	sub, _ := claims.GetSubject()
+	return sub, nil
 }
 
 // isUnknownKey reports a token signed with a key the set does not hold.

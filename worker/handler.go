@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
@@ -18,10 +19,9 @@ import (
 const DefaultTimeout = 8 * time.Second
 
 // Handler serves the worker contract. Settings are read through Getenv on
-// every request (a Worker's vars are only known inside a request, and with
-// syumai/workers every request is a new Go instance anyway), and the token
-// Source is built per request too: in workerd the clock stands still
-// outside a request.
+// every request (a Worker's vars are only known inside a request), and the
+// token Source is built inside the first request that needs it: in workerd
+// the clock stands still outside a request.
 type Handler struct {
 	// Getenv reads a setting (cloudflare.Getenv in the Worker).
 	Getenv func(string) string
@@ -39,6 +39,10 @@ type Handler struct {
 	Timeout time.Duration
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
+
+	mu     sync.Mutex
+	src    *tokenhelper.Source // see source
+	srcCfg tokenhelper.Config
 }
 
 func (h *Handler) clock() tokenhelper.Clock {
@@ -65,12 +69,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
-	switch r.URL.Path {
-	case "/healthz":
+	switch p := r.URL.Path; {
+	case p == "/healthz":
 		h.serveHealth(w, r)
-	case "/token":
+	case p == "/token":
 		hd.Set("Vary", "Origin")
 		h.serveToken(w, r)
+	case p == "/api" || strings.HasPrefix(p, "/api/"):
+		hd.Set("Vary", "Origin")
+		h.serveAPI(w, r)
+	case p == jwksPath:
+		h.serveJWKS(w, r)
 	default:
 		writeError(w, http.StatusNotFound, "not_found", "no such endpoint; POST /token")
 	}
@@ -89,24 +98,45 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
+// admit loads the settings and checks the request's Origin against
+// ALLOWED_ORIGINS, setting the CORS headers for an allowed one. It writes
+// the error answer itself and returns ok false when the request stops here.
+func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (s *Settings, origin string, ok bool) {
 	s, cfgErr := Load(h.Getenv)
-	origin := r.Header.Get("Origin")
+	origin = r.Header.Get("Origin")
 	if s.Origins == nil { // ALLOWED_ORIGINS itself is broken: no origin can be told apart
 		writeMisconfigured(w, cfgErr)
-		return
+		return nil, "", false
 	}
 	if origin == "" || !s.Origins[origin] {
 		writeError(w, http.StatusForbidden, "origin_not_allowed", "this origin may not get tokens from this worker")
-		return
+		return nil, "", false
 	}
 	hd := w.Header()
 	hd.Set("Access-Control-Allow-Origin", origin)
 	hd.Set("Access-Control-Expose-Headers", "Retry-After, WWW-Authenticate")
 	if cfgErr != nil {
 		writeMisconfigured(w, cfgErr)
+		return nil, "", false
+	}
+	return s, origin, true
+}
+
+// preflight answers an OPTIONS request for an admitted origin.
+func preflight(w http.ResponseWriter, methods, headers string) {
+	hd := w.Header()
+	hd.Set("Access-Control-Allow-Methods", methods)
+	hd.Set("Access-Control-Allow-Headers", headers)
+	hd.Set("Access-Control-Max-Age", "600")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
+	s, origin, ok := h.admit(w, r)
+	if !ok {
 		return
 	}
+	hd := w.Header()
 	if s.Caller != nil {
 		// Lets a page send the cookie of an access proxy in front of the
 		// worker (Cloudflare Access's CF_Authorization) with credentials
@@ -119,10 +149,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		if s.Caller != nil && !strings.EqualFold(s.Caller.Header, "Authorization") {
 			allow += ", " + s.Caller.Header
 		}
-		hd.Set("Access-Control-Allow-Methods", "POST, OPTIONS")
-		hd.Set("Access-Control-Allow-Headers", allow)
-		hd.Set("Access-Control-Max-Age", "600")
-		w.WriteHeader(http.StatusNoContent)
+		preflight(w, "POST, OPTIONS", allow)
 		return
 	case http.MethodPost:
 	default:
@@ -139,27 +166,52 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	var subject string
 	if s.Caller != nil {
-		if e := h.checkCaller(ctx, r, s.Caller); e != nil {
+		sub, e := h.checkCaller(ctx, r, s.Caller)
+		if e != nil {
 			if e.status == http.StatusUnauthorized {
 				hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			}
 			writeError(w, e.status, e.code, e.desc)
 			return
 		}
+		subject = sub
+	}
+	if s.Mint != nil {
+		h.mintToken(w, r, s, origin, subject)
+		return
 	}
 	h.passToken(ctx, w, s)
 }
 
-// passToken answers with the provider's access token and its remaining
-// lifetime; never the refresh_token or id_token.
-func (h *Handler) passToken(ctx context.Context, w http.ResponseWriter, s *Settings) {
+// source returns the provider token Source for s, kept for as long as the
+// Handler lives and the settings do not change: one Source per isolate
+// when the Go instance is long-lived (single flight across its requests),
+// one per request otherwise. The Store shares tokens between isolates.
+func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.src != nil && h.srcCfg == s.Token {
+		return h.src, nil
+	}
 	client := &tokenhelper.Client{Transport: h.Transport, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
 	var opts []tokenhelper.SourceOption
 	if h.Store != nil {
 		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now}))
 	}
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
+	if err != nil {
+		return nil, err
+	}
+	h.src, h.srcCfg = src, s.Token
+	return src, nil
+}
+
+// passToken answers with the provider's access token and its remaining
+// lifetime; never the refresh_token or id_token.
+func (h *Handler) passToken(ctx context.Context, w http.ResponseWriter, s *Settings) {
+	src, err := h.source(s)
 	if err != nil {
 		writeMisconfigured(w, fromCoreError(err))
 		return

@@ -25,7 +25,8 @@ type API struct {
 	received []Echo
 }
 
-// Echo is what the API received, as it answers it.
+// Echo is what the API received. The answer carries it too, with the
+// Authorization value redacted.
 type Echo struct {
 	Method  string              `json:"method"`
 	Path    string              `json:"path"`
@@ -75,6 +76,10 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	a.mu.Lock()
 	a.received = append(a.received, e)
 	a.mu.Unlock()
+	// The answer shows that a token came, never the token: a caller of a
+	// proxy must not learn the provider's token from the echo.
+	e.Headers = r.Header.Clone()
+	e.Headers["Authorization"] = []string{"Bearer <redacted>"}
 	switch path.Base(r.URL.Path) {
 	case "redirect":
 		http.Redirect(w, r, "https://elsewhere.example/steal", http.StatusTemporaryRedirect)
