@@ -51,3 +51,30 @@ func errorFromJS(v js.Value) error {
 	}
 	return errors.New("JavaScript error")
 }
+
+var jsPromise = js.Global().Get("Promise")
+
+// Promise runs fn in a new goroutine and returns a JS Promise of its
+// result: fulfilled with the value fn returns (converted by [ToJS] unless
+// it is a js.Value), or rejected with [ErrorValue] of its error. The
+// executor callback is released as soon as the Promise exists.
+func Promise(fn func() (any, error)) js.Value {
+	exec := js.FuncOf(func(_ js.Value, a []js.Value) any {
+		resolve, reject := a[0], a[1]
+		go func() {
+			v, err := fn()
+			if err != nil {
+				reject.Invoke(ErrorValue(err))
+				return
+			}
+			if jv, ok := v.(js.Value); ok {
+				resolve.Invoke(jv)
+				return
+			}
+			resolve.Invoke(ToJS(v))
+		}()
+		return nil
+	})
+	defer exec.Release()
+	return jsPromise.New(exec)
+}

@@ -1,0 +1,73 @@
+//go:build !(js && wasm)
+
+package devserver_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+
+	"github.com/tokenhelper/tokenhelper/internal/devserver"
+)
+
+// TestBrowserBench prints, for ./build.sh bench, the time from navigation
+// to load() resolved (median of BENCH_RUNS navigations, default 9, with
+// the HTTP cache off and on) and decodeJWT calls per second through the
+// module next to the jwt-decode npm package in the same page. It runs only
+// with TOKENHELPER_BENCH=1.
+func TestBrowserBench(t *testing.T) {
+	if os.Getenv("TOKENHELPER_BENCH") == "" {
+		t.Skip("set TOKENHELPER_BENCH=1 to run the browser benchmark")
+	}
+	chromium, dist := prerequisites(t)
+	b := newBrowser(t, chromium)
+	base := serve(t, devserver.Handler(dist))
+	page, url := base+"/web/", base+"/browser-test/bench.html"
+	runs, _ := strconv.Atoi(os.Getenv("BENCH_RUNS"))
+	if runs <= 0 {
+		runs = 9
+	}
+	measure := func(cacheOff bool) (median, min float64) {
+		if _, err := chromedp.Call(b.ctx, network.SetCacheDisabled, network.SetCacheDisabledParams{CacheDisabled: cacheOff}); err != nil {
+			t.Fatal(err)
+		}
+		var ms []float64
+		for range runs {
+			// The page marks the moment load() resolved; performance.now()
+			// counts from the start of the navigation.
+			b.waitLoaded(page + "?" + strconv.FormatInt(time.Now().UnixNano(), 36))
+			ms = append(ms, eval[float64](b, `performance.getEntriesByName("tokenhelper-loaded")[0].startTime`))
+		}
+		slices.Sort(ms)
+		return ms[len(ms)/2], ms[0]
+	}
+	coldMed, coldMin := measure(true)
+	warmMed, warmMin := measure(false)
+	fmt.Printf("bench: page %s: time from navigation to load() resolved\n", "/web/")
+	fmt.Printf("bench: load() resolved after navigation, HTTP cache off: median %.0f ms (min %.0f) of %d\n", coldMed, coldMin, runs)
+	fmt.Printf("bench: load() resolved after navigation, HTTP cache on:  median %.0f ms (min %.0f) of %d (goal < 150 ms)\n", warmMed, warmMin, runs)
+
+	b.waitLoaded(url + "#decode")
+	var res struct {
+		Decode map[string]struct {
+			Bytes       int
+			Tokenhelper float64
+			JWTDecode   float64 `json:"jwtDecode"`
+		}
+	}
+	if err := json.Unmarshal([]byte(eval[string](b, "JSON.stringify(window.bench)")), &res); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"short", "long"} {
+		d := res.Decode[name]
+		fmt.Printf("bench: decodeJWT %-5s token (%4d bytes): tokenhelper %8.0f calls/s (%5.1f µs), jwt-decode %8.0f calls/s (%5.1f µs): %.1fx slower (goal within 5x)\n",
+			name, d.Bytes, d.Tokenhelper, 1e6/d.Tokenhelper, d.JWTDecode, 1e6/d.JWTDecode, d.JWTDecode/d.Tokenhelper)
+	}
+}

@@ -1,0 +1,41 @@
+//go:build !(js && wasm)
+
+package devserver_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestBrowserWasmDeps keeps Go's HTTP and TLS stacks out of the browser's
+// WebAssembly: token requests go through the page's fetch (jsbridge.Fetch),
+// and net/http alone would add megabytes.
+func TestBrowserWasmDeps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	goBin := filepath.Join(os.Getenv("GOROOT"), "bin", "go")
+	if _, err := os.Stat(goBin); err != nil {
+		goBin = "go"
+	}
+	cmd := exec.Command(goBin, "list", "-deps", "./wasm")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "GOOS=js", "GOARCH=wasm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 10 {
+		t.Fatalf("go list -deps ./wasm gave %d packages: %q", len(deps), out)
+	}
+	for _, d := range deps {
+		switch d {
+		case "net/http", "crypto/tls", "mime/multipart":
+			t.Errorf("the browser WebAssembly imports %s", d)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"syscall/js"
+
+	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
+)
+
+// transport sends every token request with the page's fetch, without
+// cookies. Tests replace it.
+var transport tokenhelper.Transport = jsbridge.Fetch{Credentials: "omit"}
+
+// client is the core client all requests go through (default retries:
+// 3 attempts for network errors, 429 and 5xx).
+func client() *tokenhelper.Client { return &tokenhelper.Client{Transport: transport} }
+
+var jsError = js.Global().Get("Error")
+
+// decodeJWT returns the decoded payload (or header) of token as JSON text,
+// which tokenhelper.mjs parses, or a plain JS Error carrying jwt-decode's
+// message, which it rethrows as an InvalidTokenError (a Go callback cannot
+// throw). JSON text crosses in one call, where building the object from
+// Go costs two calls per member: it more than halves the time of a call.
+func decodeJWT(token js.Value, header bool) any {
+	if token.Type() != js.TypeString {
+		return jsError.New("Invalid token specified: must be a string")
+	}
+	part := 1
+	if header {
+		part = 0
+	}
+	v, err := tokenhelper.DecodeSegment(token.String(), part)
+	if err != nil {
+		return jsError.New(err.Error())
+	}
+	return jsbridge.JSON(v)
+}
+
+// buildTokenRequest returns the request the options describe, exactly as
+// it would be sent, with a redacted copy for display; or a JS Error.
+func buildTokenRequest(o js.Value) any {
+	opts, err := readOptions(o)
+	if err != nil {
+		return jsbridge.ErrorValue(err)
+	}
+	req := workerRequest(opts.worker)
+	if opts.worker == "" {
+		if req, err = tokenhelper.BuildRequest(opts.cfg); err != nil {
+			return jsbridge.ErrorValue(err)
+		}
+	}
+	fields := js.Global().Get("Array").New()
+	for _, f := range req.MaskedFields() {
+		fv := jsbridge.Object()
+		fv.Set("name", f.Name)
+		fv.Set("value", f.Value)
+		fv.Set("secret", f.Secret)
+		fields.Call("push", fv)
+	}
+	redacted := make(map[string]string, len(req.Header))
+	for k, v := range req.Header {
+		redacted[k] = req.Redact(v)
+	}
+	shown := jsbridge.Object()
+	shown.Set("headers", jsbridge.ToJS(redacted))
+	shown.Set("body", req.Redact(string(req.Body)))
+
+	r := jsbridge.Object()
+	r.Set("url", req.URL)
+	r.Set("method", req.Method)
+	r.Set("headers", jsbridge.ToJS(req.Header))
+	r.Set("body", string(req.Body))
+	r.Set("fields", fields)
+	r.Set("curl", req.Curl())
+	r.Set("redacted", shown)
+	return r
+}
+
+// requestToken returns a Promise of the token the options describe.
+func requestToken(o js.Value) any {
+	opts, err := readOptions(o)
+	if err != nil {
+		return jsbridge.Promise(func() (any, error) { return nil, err })
+	}
+	return jsbridge.Promise(func() (any, error) {
+		var tok *tokenhelper.Token
+		var err error
+		if opts.worker != "" {
+			tok, err = client().Do(context.Background(), workerRequest(opts.worker))
+		} else {
+			tok, err = client().Token(context.Background(), opts.cfg)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return tokenValue(tok), nil
+	})
+}
+
+// workerRequest is the POST a tokenhelper Worker answers with a token:
+// no body and only safelisted headers, so the browser sends no preflight.
+func workerRequest(url string) *tokenhelper.Request {
+	return &tokenhelper.Request{Method: "POST", URL: url, Header: map[string]string{"Accept": "application/json"}}
+}
+
+// tokenValue converts a token to the JS object of the module contract:
+// token_type is "Bearer" for any spelling of bearer; expires_at and
+// obtained_at are milliseconds since the epoch (0 when unknown); claims
+// are the access token's, when it is a JWT.
+func tokenValue(t *tokenhelper.Token) js.Value {
+	o := jsbridge.Object()
+	o.Set("access_token", t.AccessToken)
+	o.Set("token_type", t.Type())
+	o.Set("expires_in", t.ExpiresIn)
+	o.Set("expires_at", 0)
+	if !t.Expiry.IsZero() {
+		o.Set("expires_at", jsbridge.ToJS(t.Expiry))
+	}
+	o.Set("obtained_at", jsbridge.ToJS(t.Obtained))
+	for k, v := range map[string]string{"id_token": t.IDToken, "refresh_token": t.RefreshToken, "scope": t.Scope} {
+		if v != "" {
+			o.Set(k, v)
+		}
+	}
+	if strings.Count(t.AccessToken, ".") == 2 {
+		if in, err := tokenhelper.Inspect(t.AccessToken); err == nil {
+			o.Set("claims", jsbridge.ToJS(map[string]any(in.Claims)))
+		}
+	}
+	return o
+}
+
+// providerList describes the built-in provider profiles for a picker.
+func providerList() js.Value {
+	ps := tokenhelper.Providers()
+	a := js.Global().Get("Array").New(len(ps))
+	for i, p := range ps {
+		o := jsbridge.Object()
+		o.Set("id", p.ID)
+		o.Set("name", p.Name)
+		o.Set("tokenURL", p.TokenURL)
+		o.Set("encoding", p.Encoding.String())
+		o.Set("grants", jsbridge.ToJS(p.Grants))
+		o.Set("scope", p.Scope)
+		o.Set("audience", p.Audience)
+		o.Set("needsAudience", p.NeedsAudience)
+		o.Set("notes", p.Notes)
+		a.SetIndex(i, o)
+	}
+	return a
+}
+
+// errUnknownSource reports a source id that was closed or never opened.
+var errUnknownSource = errors.New("tokenhelper: this token source was closed")

@@ -1,0 +1,153 @@
+// Type declarations for tokenhelper.mjs: OAuth2 access tokens from the
+// browser, with the tokenhelper Go core compiled to WebAssembly.
+
+/** Where load() takes the WebAssembly module from. */
+export interface LoadOptions {
+  /**
+   * A URL (default: tokenhelper.wasm beside this module), a fetch Response
+   * or its Promise, the module's bytes, or a compiled WebAssembly.Module.
+   */
+  wasm?: string | URL | Response | Promise<Response> | BufferSource | WebAssembly.Module;
+}
+
+/**
+ * Loads and starts the WebAssembly module once (streaming compile); every
+ * call, concurrent or later, resolves to the same API. A failed load can
+ * be retried.
+ */
+export function load(options?: LoadOptions): Promise<TokenHelper>;
+
+/** Stops the module and releases its functions; load() starts a new one. */
+export function unload(): Promise<void>;
+
+/** Thrown by decodeJWT, with jwt-decode's messages. */
+export class InvalidTokenError extends Error {}
+
+/** A built-in provider profile id, or "custom" for any token URL. */
+export type ProviderID = "alphaus-ripple" | "alphaus-wave" | "aluma" | "alluvial" | "alluvial-staging" | "custom";
+
+/** What token to get and how; empty members take the profile's defaults. */
+export interface CredentialOptions {
+  /** Profile id; defaults to "custom" when tokenURL is set. */
+  provider?: ProviderID | string;
+  /** Replaces the profile's endpoint; required for "custom". https, or http on loopback. */
+  tokenURL?: string;
+  /** Body format, chosen by "custom" only (default "form"). */
+  encoding?: "multipart" | "form" | "json";
+  /** Where the client credentials go, "custom" only (default "body"). */
+  authStyle?: "body" | "basic";
+  /** Default "client_credentials". */
+  grantType?: "client_credentials" | "password" | "refresh_token";
+  clientId?: string;
+  /** Stays in this browser: prefer a worker for anything shared. */
+  clientSecret?: string;
+  /** Required by the password grant. */
+  username?: string;
+  password?: string;
+  /** Required by the refresh_token grant. */
+  refreshToken?: string;
+  scope?: string;
+  /** Required by Auth0-style endpoints (alluvial). */
+  audience?: string;
+}
+
+/** Get tokens from a deployed tokenhelper Worker: no secret in the browser. */
+export interface WorkerOptions {
+  /** The worker's token URL, e.g. "https://tokens.example.workers.dev/token". */
+  worker: string;
+}
+
+export type TokenOptions = CredentialOptions | WorkerOptions;
+
+/** A token request exactly as it is sent. */
+export interface TokenRequest {
+  url: string;
+  method: string;
+  /** Headers as sent, by canonical name (an Authorization header holds the secret). */
+  headers: Record<string, string>;
+  /** The body as sent; it holds the secret. */
+  body: string;
+  /** The parameters in the order sent; secret values are "****". */
+  fields: { name: string; value: string; secret: boolean }[];
+  /** A curl command for the request, every secret replaced by "****". */
+  curl: string;
+  /** headers and body with every secret replaced by "****", for display. */
+  redacted: { headers: Record<string, string>; body: string };
+}
+
+/** An access token and what came with it (RFC 6749 5.1). */
+export interface Token {
+  access_token: string;
+  /** "Bearer" for any spelling of bearer. */
+  token_type: string;
+  /** Lifetime in seconds as sent by the provider; 0 if absent. */
+  expires_in: number;
+  /** When it expires, in milliseconds since the epoch (Date.now() scale); 0 if unknown. */
+  expires_at: number;
+  /** When it was received, in milliseconds since the epoch. */
+  obtained_at: number;
+  id_token?: string;
+  refresh_token?: string;
+  scope?: string;
+  /** The access token's claims when it is a JWT (decoded, not verified). */
+  claims?: Record<string, unknown>;
+}
+
+/** Why a token could not be obtained. Never holds a secret. */
+export interface TokenHelperError extends Error {
+  name: "TokenHelperError";
+  /**
+   * The provider's RFC 6749 5.2 code (invalid_client, invalid_grant, …) or
+   * one of config, network (also CORS refusals), timeout, bad_response.
+   */
+  code: string;
+  /** HTTP status, 0 when no answer was received. */
+  status: number;
+  description?: string;
+  /** The option at fault, for code "config". */
+  field?: string;
+  uri?: string;
+  /** Seconds the provider asked to wait (Retry-After). */
+  retryAfter?: number;
+}
+
+/** Tokens cached until shortly before expiry, one request in flight. */
+export interface TokenSource {
+  /** The current token, obtained or renewed when needed. Rejects with a TokenHelperError. */
+  getToken(): Promise<Token>;
+  /** fetch with Authorization: Bearer; on 401, one retry with a fresh token. */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  /** Drops the given token (default: the last one handed out). */
+  invalidate(token?: string | Token): void;
+  /** Forgets the source; also done when it is garbage collected. */
+  close(): void;
+}
+
+/** A built-in provider profile. */
+export interface Provider {
+  id: ProviderID;
+  name: string;
+  tokenURL: string;
+  encoding: "" | "multipart" | "form" | "json";
+  grants: string[];
+  scope: string;
+  audience: string;
+  needsAudience: boolean;
+  notes: string;
+}
+
+export interface TokenHelper {
+  /**
+   * The payload (or, with { header: true }, the header) of a JWT, NOT
+   * verified; jwt-decode's semantics and messages. Throws InvalidTokenError.
+   */
+  decodeJWT<T = Record<string, unknown>>(token: string, options?: { header?: boolean }): T;
+  /** The request the options describe. Throws a TokenHelperError (code "config"). */
+  buildTokenRequest(options: TokenOptions): TokenRequest;
+  /** One token, with up to 3 attempts for network errors, 429 and 5xx. */
+  requestToken(options: TokenOptions): Promise<Token>;
+  /** A caching source. Throws a TokenHelperError (code "config"). */
+  createTokenSource(options: TokenOptions): TokenSource;
+  /** The built-in provider profiles, "custom" last. */
+  providers(): Provider[];
+}

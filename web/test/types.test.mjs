@@ -1,0 +1,60 @@
+// types.test.mjs: dist/tokenhelper.d.ts type-checks a consumer written in
+// TypeScript (strict), and rejects a misuse.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtemp, mkdir, writeFile, symlink, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+
+const dist = fileURLToPath(new URL("../../dist/", import.meta.url));
+const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
+
+const good = `
+import { load, unload, InvalidTokenError, type Token, type TokenHelperError } from "tokenhelper";
+const th = await load({ wasm: new URL("https://example.com/tokenhelper.wasm") });
+const claims = th.decodeJWT<{ sub: string }>("a.b.c");
+const sub: string = claims.sub;
+const header = th.decodeJWT("a.b.c", { header: true });
+const req = th.buildTokenRequest({ provider: "aluma", clientId: "c", clientSecret: "s" });
+const curl: string = req.curl;
+const tok: Token = await th.requestToken({ worker: "https://w.example/token" });
+const at: number = tok.expires_at;
+const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
+const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
+src.invalidate(tok);
+src.close();
+try { await src.getToken(); } catch (e) { const err = e as TokenHelperError; const c: string = err.code; const s: number = err.status; }
+const ids: string[] = th.providers().map((p) => p.id);
+if (header instanceof InvalidTokenError) throw header;
+await unload();
+export { sub, curl, at, res, ids };
+`;
+const bad = `
+import { load } from "tokenhelper";
+const th = await load();
+th.buildTokenRequest({ provider: "aluma", encoding: "xml" });
+`;
+
+async function check(dir, source) {
+  await writeFile(path.join(dir, "app.ts"), source);
+  try {
+    await promisify(execFile)(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext",
+      "--moduleResolution", "nodenext", "--lib", "es2022,dom", "--skipLibCheck", "false", "app.ts"], { cwd: dir, timeout: 60000 });
+    return "";
+  } catch (err) {
+    return String(err.stdout || err.message);
+  }
+}
+
+test("tokenhelper.d.ts types a strict TypeScript consumer", async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), "tokenhelper-types-"));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(path.join(dir, "package.json"), '{"type":"module"}');
+  await mkdir(path.join(dir, "node_modules"));
+  await symlink(dist, path.join(dir, "node_modules", "tokenhelper"), "dir");
+  assert.equal(await check(dir, good), "");
+  assert.match(await check(dir, bad), /"xml"/);
+});
