@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tokenhelper/tokenhelper/verify"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -72,7 +73,7 @@ func assertNoSecret(t *testing.T, what string, texts ...string) {
 
 func TestDemoEveryProfileAndGrant(t *testing.T) {
 	srv, base := startDemo(t, nil)
-	keys, err := tokenhelper.ParseJWKS(srv.PublicJWKS())
+	keys, err := verify.ParseJWKS(srv.PublicJWKS())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestDemoEveryProfileAndGrant(t *testing.T) {
 			if !reflect.DeepEqual(r.Fields, tt.fields) {
 				t.Errorf("server saw fields %v, want %v", r.Fields, tt.fields)
 			}
-			claims, err := tokenhelper.Verify(tok.AccessToken, keys, tokenhelper.VerifyOptions{})
+			claims, err := verify.JWT(tok.AccessToken, keys, verify.Options{})
 			if err != nil {
 				t.Fatalf("access token does not verify against the demo JWKS: %v", err)
 			}

@@ -35,11 +35,11 @@ func decodeJWT(token js.Value, header bool) any {
 	if header {
 		part = 0
 	}
-	v, err := tokenhelper.DecodeSegment(token.String(), part)
+	raw, err := tokenhelper.DecodeSegmentJSON(token.String(), part)
 	if err != nil {
 		return jsError.New(err.Error())
 	}
-	return jsbridge.JSON(v)
+	return string(raw)
 }
 
 // buildTokenRequest returns the request the options describe, exactly as

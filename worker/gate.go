@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/tokenhelper/tokenhelper/verify"
 	"io"
 	"net/http"
 	"strings"
@@ -52,13 +53,13 @@ func (h *Handler) checkCaller(ctx context.Context, r *http.Request, c *CallerSet
 	if gerr != nil {
 		return "", gerr
 	}
-	opts := tokenhelper.VerifyOptions{Issuer: c.Issuer, Audience: c.Audience, Now: h.now}
-	claims, err := tokenhelper.Verify(raw, keys, opts)
+	opts := verify.Options{Issuer: c.Issuer, Audience: c.Audience, Now: h.now}
+	claims, err := verify.JWT(raw, keys, opts)
 	if err != nil && cached && isUnknownKey(err) {
 		if keys, _, gerr = h.callerKeys(ctx, c.JWKSURL, true); gerr != nil {
 			return "", gerr
 		}
-		claims, err = tokenhelper.Verify(raw, keys, opts)
+		claims, err = verify.JWT(raw, keys, opts)
 	}
 	if err != nil {
 		return "", &gateError{http.StatusUnauthorized, "invalid_token", "caller JWT not accepted: " + jwtReason(err)}
@@ -104,14 +105,14 @@ type cachedJWKS struct {
 // callerKeys returns the caller key set: from the Store unless refetch is
 // asked (and the cached copy is older than jwksRefetch), else fetched with
 // the Handler's Transport. cached reports a copy from the Store.
-func (h *Handler) callerKeys(ctx context.Context, url string, refetch bool) (keys *tokenhelper.JWKS, cached bool, gerr *gateError) {
+func (h *Handler) callerKeys(ctx context.Context, url string, refetch bool) (keys *verify.JWKS, cached bool, gerr *gateError) {
 	sum := sha256.Sum256([]byte(url))
 	key := "jwks1-" + hex.EncodeToString(sum[:16])
 	if h.Store != nil {
 		var c cachedJWKS
 		if b, err := h.Store.Get(ctx, key); err == nil && b != nil && jsonUnmarshal(b, &c) == nil {
 			if !refetch || h.now().Sub(c.Fetched) < jwksRefetch {
-				if k, err := tokenhelper.ParseJWKS(c.Doc); err == nil {
+				if k, err := verify.ParseJWKS(c.Doc); err == nil {
 					return k, !refetch, nil
 				}
 			}
@@ -121,7 +122,7 @@ func (h *Handler) callerKeys(ctx context.Context, url string, refetch bool) (key
 	if gerr != nil {
 		return nil, false, gerr
 	}
-	k, err := tokenhelper.ParseJWKS(doc)
+	k, err := verify.ParseJWKS(doc)
 	if err != nil {
 		return nil, false, &gateError{http.StatusBadGateway, "bad_response", "the caller JWKS is not a usable key set"}
 	}

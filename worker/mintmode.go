@@ -32,7 +32,7 @@ func (h *Handler) mintToken(w http.ResponseWriter, r *http.Request, s *Settings,
 		writeError(w, http.StatusInternalServerError, "server_error", "could not sign a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: max(1, int64(exp.Sub(h.now()).Round(time.Second)/time.Second))})
+	writeJSON(w, http.StatusOK, tokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: max(1, int64(exp.Sub(h.now())/time.Second))})
 }
 
 // serveAPI forwards /api/... for an admitted origin holding a minted token

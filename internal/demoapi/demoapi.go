@@ -6,19 +6,18 @@ package demoapi
 
 import (
 	"encoding/json"
+	"github.com/tokenhelper/tokenhelper/verify"
 	"io"
 	"net/http"
 	"path"
 	"strings"
 	"sync"
-
-	"github.com/tokenhelper/tokenhelper"
 )
 
 // API is the demo API, an http.Handler.
 type API struct {
 	// Keys verify the bearer token (the demo provider's JWKS).
-	Keys tokenhelper.KeySet
+	Keys verify.KeySet
 
 	mu       sync.Mutex
 	reject   int
@@ -56,7 +55,7 @@ func (a *API) Received() []Echo {
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	claims, err := tokenhelper.Verify(tok, a.Keys, tokenhelper.VerifyOptions{})
+	claims, err := verify.JWT(tok, a.Keys, verify.Options{})
 	a.mu.Lock()
 	rejected := a.reject > 0
 	if rejected && ok && err == nil {

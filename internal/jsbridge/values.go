@@ -73,18 +73,6 @@ func ToJS(v any) js.Value {
 	return js.ValueOf(v) // bool, numbers, string, js.Value
 }
 
-// JSON returns a decoded JSON value re-encoded as JSON text, for the JS
-// side to JSON.parse: for a whole object that is much cheaper than [ToJS],
-// which makes two Go-to-JS calls per member. Keys come out sorted. A value
-// that cannot be encoded (none that json.Unmarshal produces) gives "null".
-func JSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return "null"
-	}
-	return string(b)
-}
-
 // ErrNotString reports an option that is set but is not a string.
 var ErrNotString = errors.New("must be a string")
 

@@ -3,6 +3,7 @@ package apiproxy_test
 import (
 	"context"
 	"encoding/json"
+	"github.com/tokenhelper/tokenhelper/verify"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -30,7 +31,7 @@ func newSetup(t *testing.T) *setup {
 	s := &setup{provider: demoprovider.New(demoprovider.Options{})}
 	ps := httptest.NewServer(s.provider)
 	t.Cleanup(ps.Close)
-	keys, err := tokenhelper.ParseJWKS(s.provider.PublicJWKS())
+	keys, err := verify.ParseJWKS(s.provider.PublicJWKS())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tokenhelper/tokenhelper/verify"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/tokenhelper/tokenhelper"
 )
 
 // Minter issues and verifies worker tokens.
@@ -86,7 +86,7 @@ func (m *Minter) Verify(token, aud string) (jwt.MapClaims, error) {
 	if leeway == 0 {
 		leeway = 5 * time.Second
 	}
-	claims, err := tokenhelper.Verify(token, keySet{m}, tokenhelper.VerifyOptions{
+	claims, err := verify.JWT(token, keySet{m}, verify.Options{
 		Issuer: m.Issuer, Audience: aud, Leeway: leeway, Now: m.now,
 	})
 	if err != nil {

@@ -1,4 +1,4 @@
-package tokenhelper
+package verify
 
 import (
 	"crypto/ecdsa"
@@ -50,10 +50,10 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 		Keys []json.RawMessage `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("tokenhelper: invalid JWKS: %w", err)
+		return nil, fmt.Errorf("verify: invalid JWKS: %w", err)
 	}
 	if len(doc.Keys) > MaxJWKSKeys {
-		return nil, fmt.Errorf("tokenhelper: invalid JWKS: %d keys, at most %d", len(doc.Keys), MaxJWKSKeys)
+		return nil, fmt.Errorf("verify: invalid JWKS: %d keys, at most %d", len(doc.Keys), MaxJWKSKeys)
 	}
 	set := &JWKS{}
 	for _, m := range doc.Keys {
@@ -66,7 +66,7 @@ func ParseJWKS(data []byte) (*JWKS, error) {
 		}
 	}
 	if len(set.keys) == 0 {
-		return nil, errors.New("tokenhelper: JWKS has no usable RS256, ES256 or EdDSA key")
+		return nil, errors.New("verify: JWKS has no usable RS256, ES256 or EdDSA key")
 	}
 	return set, nil
 }
@@ -134,12 +134,12 @@ func (s *JWKS) Key(t *jwt.Token) (any, error) {
 			continue
 		}
 		if found != nil {
-			return nil, errors.New("tokenhelper: several keys match; the token needs a kid")
+			return nil, errors.New("verify: several keys match; the token needs a kid")
 		}
 		found = k
 	}
 	if found == nil {
-		return nil, errors.New("tokenhelper: no key in the JWKS for this token's kid and alg")
+		return nil, errors.New("verify: no key in the JWKS for this token's kid and alg")
 	}
 	return found.key, nil
 }

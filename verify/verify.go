@@ -1,4 +1,11 @@
-package tokenhelper
+// Package verify checks JWT signatures (RFC 7515, 7519) with
+// github.com/golang-jwt/jwt/v5: an HS256 key or a JWKS (RFC 7517) of RS256,
+// ES256 and EdDSA keys, always restricting the accepted algorithms to those
+// of the keys and requiring exp. The Worker uses it for caller identity
+// JWTs and its own minted tokens; it is a package of its own so that
+// binaries that only decode tokens (the browser's WebAssembly) do not carry
+// golang-jwt's crypto.
+package verify
 
 import (
 	"errors"
@@ -17,8 +24,8 @@ type KeySet interface {
 	Key(t *jwt.Token) (any, error)
 }
 
-// VerifyOptions restricts what [Verify] accepts.
-type VerifyOptions struct {
+// Options restricts what [JWT] accepts.
+type Options struct {
 	// Issuer, when set, must equal the iss claim.
 	Issuer string
 	// Audience, when set, must be one of the aud claim's values.
@@ -30,17 +37,17 @@ type VerifyOptions struct {
 	Now func() time.Time
 }
 
-// DefaultLeeway is the clock skew [Verify] tolerates by default.
+// DefaultLeeway is the clock skew [JWT] tolerates by default.
 const DefaultLeeway = 30 * time.Second
 
-// Verify checks a JWT's signature with keys, accepting only keys.Methods()
+// JWT checks a token's signature with keys, accepting only keys.Methods()
 // (so "alg": "none" and algorithm confusion are refused), requires an exp
 // claim, checks exp, nbf and iat with leeway, and the issuer and audience
 // when set. Errors wrap golang-jwt's sentinels (jwt.ErrTokenExpired,
 // jwt.ErrTokenSignatureInvalid, ...).
-func Verify(token string, keys KeySet, opts VerifyOptions) (jwt.MapClaims, error) {
+func JWT(token string, keys KeySet, opts Options) (jwt.MapClaims, error) {
 	if keys == nil {
-		return nil, errors.New("tokenhelper: no verification keys")
+		return nil, errors.New("verify: no verification keys")
 	}
 	leeway := opts.Leeway
 	if leeway == 0 {
@@ -63,7 +70,7 @@ func Verify(token string, keys KeySet, opts VerifyOptions) (jwt.MapClaims, error
 	}
 	claims := jwt.MapClaims{}
 	if _, err := jwt.ParseWithClaims(token, claims, keys.Key, popts...); err != nil {
-		return nil, fmt.Errorf("tokenhelper: token not accepted: %w", err)
+		return nil, fmt.Errorf("verify: token not accepted: %w", err)
 	}
 	return claims, nil
 }
@@ -78,7 +85,7 @@ const MinHMACKeyLen = 32
 // NewHMACKey returns a KeySet that verifies HS256 with secret.
 func NewHMACKey(secret []byte) (KeySet, error) {
 	if len(secret) < MinHMACKeyLen {
-		return nil, fmt.Errorf("tokenhelper: HS256 key has %d bytes, need at least %d (RFC 7518 3.2)", len(secret), MinHMACKeyLen)
+		return nil, fmt.Errorf("verify: HS256 key has %d bytes, need at least %d (RFC 7518 3.2)", len(secret), MinHMACKeyLen)
 	}
 	return hmacKey(append([]byte(nil), secret...)), nil
 }
