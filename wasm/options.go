@@ -35,8 +35,8 @@ func readOptions(v js.Value) (options, error) {
 		if len(m) > 1 {
 			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "a worker holds the credentials: give no other option with it"}
 		}
-		if w == "" {
-			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "must be the URL of the worker's /token"}
+		if w == "" || tokenhelper.CheckURL(w) != nil {
+			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "must be the https URL of the worker's /token (http only on loopback)"}
 		}
 		return options{worker: w}, nil
 	}

@@ -115,7 +115,12 @@ export interface TokenHelperError extends Error {
 export interface TokenSource {
   /** The current token, obtained or renewed when needed. Rejects with a TokenHelperError. */
   getToken(): Promise<Token>;
-  /** fetch with Authorization: Bearer; on 401, one retry with a fresh token. */
+  /**
+   * fetch with Authorization: Bearer; on 401, one retry with a fresh token.
+   * With `{ worker }`, a relative URL string is resolved against the
+   * worker's URL: in the worker's mode mint, `fetch("/api/items")` calls the
+   * API through the worker with a minted token, renewed as it expires.
+   */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   /** Drops the given token (default: the last one handed out). */
   invalidate(token?: string | Token): void;

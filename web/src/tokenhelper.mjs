@@ -118,16 +118,22 @@ function wrap(go, exited) {
 
   function createTokenSource(options) {
     const id = check(go.sourceNew(options));
+    // In worker mode a relative URL means the worker's own API proxy
+    // (mode mint: "/api/items" goes to https://worker.example/api/items).
+    const base = typeof options?.worker === "string" ? options.worker : undefined;
     const source = {
       getToken: () => go.sourceToken(id),
       invalidate(token) {
         go.sourceInvalidate(id, typeof token === "string" ? token : token?.access_token);
       },
       async fetch(input, init) {
-        const base = new Request(input, init);
+        if (base && typeof input === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(input)) {
+          input = new URL(input, base).href;
+        }
+        const first = new Request(input, init);
         for (let attempt = 1; ; attempt++) {
           const token = await source.getToken();
-          const req = attempt === 1 ? base.clone() : base; // the clone keeps the body for a retry
+          const req = attempt === 1 ? first.clone() : first; // the clone keeps the body for a retry
           req.headers.set("Authorization", `${token.token_type} ${token.access_token}`);
           const res = await globalThis.fetch(req);
           if (res.status !== 401 || attempt === 2) return res;

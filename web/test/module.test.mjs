@@ -175,6 +175,17 @@ test("worker mode: a bodiless POST to the worker", async () => {
   assert.equal((await th.requestToken({ worker: `${base}/worker` })).token_type, "Bearer");
 });
 
+test("worker mode: a relative fetch goes to the worker's own /api (mode mint)", async () => {
+  const th = await load();
+  const src = th.createTokenSource({ worker: `${base}/worker` });
+  const res = await src.fetch("/api");
+  assert.equal(res.status, 200);
+  const r = seen.at(-1);
+  assert.equal(r.path, "/api");
+  assert.match(r.auth, /^Bearer tok-/);
+  assert.throws(() => th.createTokenSource({ worker: "http://example.com/token" }), /https URL/);
+});
+
 test("unload releases the functions; load starts again", async () => {
   const th = await load();
   await unload();
