@@ -2,8 +2,8 @@ package tokenhelper
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
+	"hash/fnv"
 	"sync"
 	"time"
 )
@@ -26,17 +26,20 @@ type Cache interface {
 
 // CacheKey returns the cache key of the tokens cfg obtains: a hash of the
 // provider, token URL, grant type, client ID, username, audience and scope.
-// Secrets are not part of it.
+// Secrets are not part of it. The hash (FNV-1a, 128 bits) only names
+// entries: it protects nothing, since whoever can read the cache can
+// compute the key from the configuration anyway, and it keeps crypto's
+// FIPS module (about 50 KB gzip) out of the browser's WebAssembly.
 func CacheKey(cfg Config) string {
 	if r, err := cfg.Resolved(); err == nil {
 		cfg = r
 	}
-	h := sha256.New()
+	h := fnv.New128a()
 	for _, s := range []string{cfg.Provider, cfg.TokenURL, cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return "th1-" + hex.EncodeToString(h.Sum(nil)[:16])
+	return "th1-" + hex.EncodeToString(h.Sum(nil))
 }
 
 // MemoryCache is a Cache in this process's memory.

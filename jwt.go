@@ -171,8 +171,12 @@ func DecodeSegmentJSON(token string, n int) ([]byte, error) {
 	if !utf8.Valid(b) {
 		b = latin1(b)
 	}
-	var check json.RawMessage
-	if err := json.Unmarshal(b, &check); err != nil {
+	if !json.Valid(b) {
+		var check json.RawMessage // only for the message
+		err := json.Unmarshal(b, &check)
+		if err == nil {
+			err = errors.New("invalid JSON")
+		}
 		return nil, &SegmentError{Part: n + 1, Reason: "json", Err: err}
 	}
 	return b, nil

@@ -2,10 +2,11 @@ package tokenhelper
 
 import (
 	"bytes"
-	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"math/rand/v2"
 	"net/url"
 	"sort"
 	"strings"
@@ -151,11 +152,15 @@ func jsonEscape(s string) string {
 }
 
 // newBoundary returns a random boundary that cannot occur in a field value
-// by accident (30 hex digits, like mime/multipart's).
+// by accident (30 hex digits, like mime/multipart's). A boundary is not a
+// secret, so math/rand/v2 (ChaCha8, seeded by the runtime) serves; it
+// keeps crypto/rand's DRBG out of the browser's WebAssembly.
 func newBoundary() string {
-	var b [15]byte
-	rand.Read(b[:])
-	return "tokenhelper" + hex.EncodeToString(b[:])
+	var b [16]byte
+	for i := 0; i < len(b); i += 8 {
+		binary.LittleEndian.PutUint64(b[i:], rand.Uint64())
+	}
+	return "tokenhelper" + hex.EncodeToString(b[:15])
 }
 
 // Redact replaces every secret this request carries (client secret,
