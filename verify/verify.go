@@ -58,6 +58,10 @@ func JWT(token string, keys KeySet, opts Options) (jwt.MapClaims, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(leeway),
+		// One spelling per token: a lax decoder accepts other last
+		// characters for the same signature, which would defeat anything
+		// keyed on the token string (a deny list, a replay check).
+		jwt.WithStrictDecoding(),
 	}
 	if opts.Now != nil {
 		popts = append(popts, jwt.WithTimeFunc(opts.Now))

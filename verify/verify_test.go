@@ -149,3 +149,25 @@ func TestParseJWKSRejects(t *testing.T) {
 		}
 	}
 }
+
+// TestOneSpellingPerToken: a signature re-spelled in its unused low bits
+// decodes to the same bytes under a lax decoder; it must be refused.
+func TestOneSpellingPerToken(t *testing.T) {
+	secret := []byte(strings.Repeat("k", 32))
+	keys, _ := NewHMACKey(secret)
+	now := testNow
+	tok := sign(t, jwt.SigningMethodHS256, "", secret, jwt.MapClaims{"exp": now.Add(time.Hour).Unix()})
+	opts := Options{Now: func() time.Time { return now }}
+	if _, err := JWT(tok, keys, opts); err != nil {
+		t.Fatal(err)
+	}
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, tok[len(tok)-1])
+	respelled := tok[:len(tok)-1] + string(alphabet[last^1]) // a 32-byte signature leaves 2 bits unused
+	if a, _ := base64.RawURLEncoding.DecodeString(tok[strings.LastIndexByte(tok, '.')+1:]); len(a) != 32 {
+		t.Fatalf("signature of %d bytes", len(a))
+	}
+	if _, err := JWT(respelled, keys, opts); err == nil {
+		t.Error("a re-spelled signature was accepted")
+	}
+}

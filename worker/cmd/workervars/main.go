@@ -50,10 +50,22 @@ func read(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: want NAME=value", n)
 		}
 		value = strings.TrimSpace(value)
-		if len(value) >= 2 && (value[0] == '"' || value[0] == '\'') && value[len(value)-1] == value[0] {
+		// A double-quoted value may run over several lines (a PEM key),
+		// as in wrangler's dotenv.
+		for strings.HasPrefix(value, `"`) && (len(value) == 1 || !strings.HasSuffix(value, `"`)) && sc.Scan() {
+			n++
+			value += "\n" + sc.Text()
+		}
+		switch {
+		case len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"':
+			// dotenv expands \n and \r inside double quotes only.
+			value = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(value[1 : len(value)-1])
+		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':
 			value = value[1 : len(value)-1]
-		} else if i := strings.Index(value, " #"); i >= 0 {
-			value = strings.TrimSpace(value[:i])
+		default:
+			if i := strings.Index(value, " #"); i >= 0 {
+				value = strings.TrimSpace(value[:i])
+			}
 		}
 		vars[strings.TrimSpace(name)] = value
 	}
