@@ -61,7 +61,7 @@ func newerSource(bundle string) string {
 	if err != nil {
 		return ""
 	}
-	for _, pattern := range []string{"*.go", "cmd/worker/*.go", "../*.go", "../internal/jsbridge/*.go"} {
+	for _, pattern := range []string{"*.go", "cmd/worker/*.go", "mint/*.go", "apiproxy/*.go", "entry/*.mjs", "../*.go", "../verify/*.go", "../internal/jsbridge/*.go"} {
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {
 			if strings.HasSuffix(f, "_test.go") {
