@@ -88,9 +88,12 @@ build_worker() {
 	[ -f worker/wrangler.jsonc ] || return 0
 	# worker/build is what wrangler.jsonc deploys and the e2e tests copy;
 	# dist/worker is the same bundle. Never run while `wrangler dev` serves
-	# worker/build (assets-gen empties it).
-	log "worker: syumai/workers glue + Go WebAssembly -> worker/build, dist/worker"
+	# worker/build (assets-gen empties it). syumai's generated worker.mjs
+	# starts a Go instance per request; ours (worker/entry/worker.mjs)
+	# keeps one per isolate and can still do per request (GO_INSTANCE).
+	log "worker: syumai/workers glue + our entry module + Go WebAssembly -> worker/build, dist/worker"
 	(cd worker && go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build >/dev/null)
+	cp worker/entry/worker.mjs worker/build/worker.mjs
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o worker/build/app.wasm ./worker/cmd/worker
 	rm -rf "$DIST/worker"
 	mkdir -p "$DIST/worker"
@@ -162,14 +165,11 @@ no_secret_in() {
 	[ "$found" -eq 0 ] && echo "no test secret in $(wc -l <"$1") lines of test output"
 }
 
-# wasm_tests runs the js && wasm packages under Node, where Go's own fetch
-# transport is off: the real fetch paths are tested in Chromium and workerd.
+# wasm_tests runs the js && wasm adapters' unit tests under Node, where
+# Go's own fetch transport is off: the real fetch paths are tested in
+# Chromium and workerd.
 wasm_tests() {
-	local pkgs
-	pkgs=$(GOOS=js GOARCH=wasm go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' ./... | grep -v '^$' || true)
-	[ -n "$pkgs" ] || { echo "no js/wasm test packages"; return 0; }
-	# shellcheck disable=SC2086
-	PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -count=1 $pkgs
+	PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/... ./internal/jsbridge/...
 }
 
 # fuzz_all runs every Fuzz target for FUZZTIME each.
@@ -210,6 +210,9 @@ test_worker() {
 		[ -n "$kib" ] && [ "$kib" -lt 3072 ] || { echo "gzip upload ${kib:-?} KiB: over the 3072 KiB free-plan limit"; return 1; }
 	}
 	suite "worker: wrangler deploy --dry-run, upload under 3 MiB gzip" worker_dry_run
+	# The entry module (one Go instance per isolate) is exercised by the
+	# e2e tests in go_tests (instance_e2e_test.go); here only its syntax.
+	suite "worker: entry module parses (node --check)" node --check worker/entry/worker.mjs
 }
 
 cmd_test() {
@@ -243,21 +246,28 @@ bench_browser() {
 		raw=$(wc -c <"$f")
 		gz=$(gzip -9c "$f" | wc -c)
 		br=$(brotli -q 11 -c "$f" | wc -c)
-		awk -v n="$(basename "$f")" -v r="$raw" -v g="$gz" -v b="$br" 'BEGIN { printf "%-20s raw %8d  gzip %8d (%.2f MB)  brotli %8d (%.2f MB)\n", n, r, g, g / 1e6, b, b / 1e6 }'
+		awk -v n="${f#"$DIST"/}" -v r="$raw" -v g="$gz" -v b="$br" 'BEGIN { printf "%-28s raw %8d  gzip %8d (%.2f MB)  brotli %8d (%.2f MB)\n", n, r, g, g / 1e6, b, b / 1e6 }'
 	done
 	log "browser: load() time and decodeJWT vs jwt-decode in Chromium ($CHROMIUM)"
-	TOKENHELPER_BENCH=1 TOKENHELPER_E2E=1 go test -count=1 -v -run '^TestBrowserBench$' ./internal/devserver/ | grep -E '^(bench:|--- FAIL|FAIL|ok)' | sed 's/^bench: //'
+	TOKENHELPER_BENCH=1 TOKENHELPER_E2E=1 BENCH_OUT=${BENCH_OUT:-} go test -count=1 -v -run '^TestBrowserBench$' ./internal/devserver/ | grep -E '^(bench:|--- FAIL|FAIL|ok)' | sed 's/^bench: //'
 }
 bench_worker() {
 	[ -f worker/wrangler.jsonc ] || return 0
-	local f=worker/build/app.wasm
-	log "worker: bundle size"
-	printf 'app.wasm   %9s bytes raw  %9s gzip -9  %9s brotli\n' "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)" \
-		"$(brotli -c -q 11 "$f" | wc -c)"
-	printf 'glue (worker.mjs, runtime.mjs, wasm_exec.js) %s bytes raw\n' \
-		"$(cat worker/build/worker.mjs worker/build/runtime.mjs worker/build/wasm_exec.js | wc -c)"
-	log "worker: cached POST /token, Go worker vs plain JavaScript worker, same workerd (${BENCH_REQUESTS:-300} requests per row)"
-	go run ./worker/cmd/workerbench -n "${BENCH_REQUESTS:-300}" -clients 1,8
+	# One run, side by side: our worker with one Go instance per isolate,
+	# the same bundle with syumai's instance per request, and the plain
+	# JavaScript worker (worker/bench/baseline.mjs); start-up, cached
+	# POST /token at 1 and 8 clients, workerd memory over
+	# BENCH_MEMORY_REQUESTS, the bundle's sizes and what each dependency
+	# adds. Table on stdout, JSON in dist/bench/worker.json for the
+	# combined report. BENCH_WASM_OPT=1 also measures wasm-opt -Oz (about
+	# a minute; it saved under 1% gzip and nothing after brotli, so the
+	# build does not use it).
+	log "worker: long-lived Go instance vs per-request instance vs plain JavaScript, in workerd (${BENCH_REQUESTS:-500} requests per row)"
+	local opt=()
+	[ "${BENCH_WASM_OPT:-0}" = 1 ] && opt+=(-wasm-opt)
+	go run ./worker/cmd/workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
+		-memory "${BENCH_MEMORY_REQUESTS:-10000}" -json "$DIST/bench/worker.json" "${opt[@]}"
+	go run ./worker/cmd/mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
 }
 
 cmd_bench() {
@@ -266,10 +276,31 @@ cmd_bench() {
 	ensure_chromium
 	ensure_compressors
 	cmd_build
+	BENCH_OUT=$DIST/bench
+	export BENCH_OUT
+	rm -rf "$BENCH_OUT"
+	mkdir -p "$BENCH_OUT"
 	log "core: cached token (tokenhelper vs golang.org/x/oauth2 ReuseTokenSource), JWT inspection, request building"
-	go test -run='^$' -bench=. -benchmem -count=3 . | grep -E '^(Benchmark|ok|PASS)'
+	go test -run='^$' -bench=. -benchmem -count=5 . | tee "$BENCH_OUT/core.txt" | grep -E '^(Benchmark|ok|PASS)'
+	bench_sizes
 	bench_browser
 	bench_worker
+	log "one report: ratios against the named peers (dist/bench/report.md, report.json)"
+	go run ./internal/cmd/benchreport -dir "$BENCH_OUT"
+}
+
+# bench_sizes writes the raw, gzip and brotli sizes of each .wasm.
+bench_sizes() {
+	local out="$BENCH_OUT/sizes.json" sep="" name f
+	printf '{' >"$out"
+	for name in "browser wasm:$DIST/tokenhelper.wasm" "worker wasm:$DIST/worker/app.wasm"; do
+		f=${name#*:}
+		[ -f "$f" ] || continue
+		printf '%s"%s":{"raw":%d,"gzip":%d,"brotli":%d}' "$sep" "${name%%:*}" \
+			"$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)" "$(brotli -q 11 -c "$f" | wc -c)" >>"$out"
+		sep=,
+	done
+	printf '}\n' >>"$out"
 }
 
 # ---- dev -------------------------------------------------------------------
@@ -326,8 +357,9 @@ dev_browser() {
 	PIDS+=($!)
 	for _ in $(seq 50); do curl -fs "http://$host:$port/web/" >/dev/null 2>&1 && break; sleep 0.1; done
 	cat <<-EOT
-		page:          http://$host:$port/web/#demo=${DEMO_URL:-}
-		               (the #demo fragment points every provider's token URL at the demo provider)
+		page:          http://$host:$port/web/#demo=${DEMO_URL:-}${WORKER_URL:+&worker=$WORKER_URL/token}
+		               (#demo points every provider's token URL at the demo provider;
+		               #worker fills in the worker URL for the "Worker URL" mode)
 		demo provider: ${DEMO_URL:-not running}
 		credentials:   client id demo-client, secret demo-secret-do-not-use-in-production
 		               (password grant: username demo-user, password demo-password)

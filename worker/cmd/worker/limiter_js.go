@@ -16,7 +16,8 @@ import (
 
 // newLimiter returns the RATE_LIMITER binding (Cloudflare's rate limiting
 // API, configured in wrangler.jsonc), or nil: an in-memory limiter would
-// count a single request, since every request is a new Go instance.
+// count one isolate's requests only (one Go instance per isolate), and
+// Cloudflare runs many isolates.
 func newLimiter() worker.Limiter {
 	b := cloudflare.GetBinding("RATE_LIMITER")
 	if b.Type() != js.TypeObject {

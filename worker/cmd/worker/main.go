@@ -6,14 +6,19 @@
 // TOKEN_KV binding exists and the Cache API otherwise, and rate-limiting
 // with the RATE_LIMITER binding when one exists.
 //
+// worker/entry/worker.mjs starts this program once per isolate, inside the
+// isolate's first request, and serves every later request with it (see
+// instance.go); with GO_INSTANCE=per-request, or under syumai's own
+// generated worker.mjs, it serves one request and exits.
+//
 // Build it with ./build.sh build (see build_worker); the bundle is
 // worker/build/{worker.mjs,runtime.mjs,wasm_exec.js,app.wasm}.
 package main
 
 import (
 	"net/http"
+	"sync"
 
-	"github.com/syumai/workers"
 	"github.com/syumai/workers/cloudflare"
 
 	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
@@ -21,19 +26,27 @@ import (
 )
 
 func main() {
-	// syumai/workers starts this program once per request, inside the
-	// request: the bindings are known here, and nothing outlives it.
+	// Runs inside the first request of the instance: the bindings are
+	// known here. Nothing per request may be kept in a global: the
+	// Handler keeps only what every request shares (the token Source,
+	// the caller JWKS).
 	h := &worker.Handler{
-		Getenv:    cloudflare.Getenv,
+		Getenv:    memoGetenv(cloudflare.Getenv),
 		Transport: jsbridge.Fetch{},
 		Store:     newStore(),
 		Limiter:   newLimiter(),
 	}
-	workers.Serve(recoverer{h})
+	var root http.Handler = h
+	if cloudflare.Getenv("TEST_HOOKS") == "1" {
+		root = testHooks{h}
+	}
+	serve(recoverer{root})
 }
 
-// recoverer turns a panic into a 500: in syumai/workers a panic would
-// kill the Go instance and leave workerd to answer with a bare error.
+// recoverer turns a panic in a request into a 500 for that request only;
+// the instance and the other requests on it carry on. A panic in another
+// goroutine cannot be recovered: it ends the program, and the entry module
+// answers 500 to the requests in flight and starts a fresh instance.
 type recoverer struct{ h http.Handler }
 
 func (rc recoverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -45,4 +58,22 @@ func (rc recoverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	rc.h.ServeHTTP(w, r)
+}
+
+// memoGetenv reads each var or secret from the JS env once. They are fixed
+// for the life of an isolate (changing one deploys a new version, served
+// by new isolates), and the Handler reads every setting on every request.
+func memoGetenv(get func(string) string) func(string) string {
+	var mu sync.Mutex
+	seen := map[string]string{}
+	return func(name string) string {
+		mu.Lock()
+		defer mu.Unlock()
+		v, ok := seen[name]
+		if !ok {
+			v = get(name)
+			seen[name] = v
+		}
+		return v
+	}
 }

@@ -1,0 +1,64 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// testHooks serves endpoints for the end-to-end tests, only when the var
+// TEST_HOOKS is "1" (never in wrangler.jsonc): they let a test make a
+// request panic, crash the whole Go program, or wait, and tell which
+// instance served it. Everything else goes to h.
+type testHooks struct{ h http.Handler }
+
+var (
+	instanceID = strconv.FormatInt(time.Now().UnixNano(), 36) // set in the first request: the clock runs there
+	served     atomic.Int64
+	wokeAt     atomic.Int64 // Unix ms when the last /__test/later goroutine woke
+)
+
+func (t testHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := served.Add(1)
+	switch r.URL.Path {
+	case "/__test/instance":
+		// Which Go instance answered, how many requests it has served,
+		// and the Go memory figures.
+		if ms, err := strconv.Atoi(r.URL.Query().Get("sleep_ms")); err == nil && ms > 0 && ms <= 10000 {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+		}
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"instance": instanceID, "served": n,
+			"go_heap_alloc": m.HeapAlloc, "go_sys": m.Sys, "go_num_gc": m.NumGC,
+			"woke_at_ms": wokeAt.Load(), "now_ms": time.Now().UnixMilli()})
+	case "/__test/later":
+		// Answers at once and leaves a goroutine that sleeps sleep_ms and
+		// then notes the time: whether Go's timer outlives the request
+		// that set it.
+		ms, _ := strconv.Atoi(r.URL.Query().Get("sleep_ms"))
+		go func() {
+			time.Sleep(time.Duration(ms) * time.Millisecond)
+			wokeAt.Store(time.Now().UnixMilli())
+		}()
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"now_ms":` + strconv.FormatInt(time.Now().UnixMilli(), 10) + "}\n"))
+	case "/__test/panic":
+		// A panic inside the handler: recoverer answers 500, the
+		// instance lives on.
+		panic("test hook: panic in a request")
+	case "/__test/crash":
+		// A panic in a goroutine of its own: nothing can recover it, the
+		// Go program ends with every request in flight on it.
+		go func() { panic("test hook: crash of the Go program") }()
+		select {}
+	default:
+		t.h.ServeHTTP(w, r)
+	}
+}

@@ -1,0 +1,266 @@
+// worker.mjs: the tokenhelper Worker's entry module. build_worker copies it
+// over the worker.mjs that syumai/workers' workers-assets-gen writes, and
+// uses that tool's runtime.mjs and wasm_exec.js unchanged.
+//
+// GO_INSTANCE unset or "long-lived": one Go instance per isolate. It is
+// started inside the first request (in workerd Date.now() is 0 at global
+// scope and the env is only known there), synchronously, so concurrent
+// first requests cannot start two; every request is then served by the
+// same binding.handleRequest. If the Go program exits or its wasm traps (a
+// panic outside the handler's recover, out of memory), every request in
+// flight on it answers 500 and the next request starts a fresh instance.
+//
+// GO_INSTANCE=per-request keeps syumai's behaviour (a new Go instance for
+// every request, exiting after its answer), for the benchmark.
+//
+// workerd ties every promise, timer and I/O object to the request that
+// created it, and cancels what is left of a request once it has answered
+// (or its client went away): continuations of a promise created in a
+// finished request never run. One Go instance serving many requests breaks
+// that model: a goroutine may start a fetch, a Cache API call or a timer
+// while Go happens to run inside request A, and wait for it on behalf of
+// request B. So this module (1) never shares a JS promise between
+// requests (each request waits on a promise of its own), (2) learns of
+// the program's end synchronously (go.exit, a throwing _resume) rather
+// than from go.run's promise, which belongs to the first request, and
+// (3) keeps each waiting request alive with a timer of its own that also
+// wakes Go (see serve), and (4) holds each request open with ctx.waitUntil
+// until no outbound fetch or Cache API call is pending, so that whatever
+// Go started inside that request can finish. See worker/README.md.
+
+import "./wasm_exec.js";
+import { createRuntimeContext } from "./runtime.mjs";
+import mod from "./app.wasm";
+
+globalThis.tryCatch ??= (fn) => {
+  try {
+    return { result: fn() };
+  } catch (e) {
+    return { error: e };
+  }
+};
+
+const JSON_HEADERS = {
+  "Content-Type": "application/json; charset=utf-8",
+  "Cache-Control": "no-store",
+  "X-Content-Type-Options": "nosniff",
+};
+
+// failed is the answer of a request whose Go instance died under it.
+function failed() {
+  return new Response(
+    '{"error":"server_error","error_description":"the worker\'s Go instance stopped; retry the request"}\n',
+    { status: 500, headers: JSON_HEADERS },
+  );
+}
+
+// ---- outbound calls, counted (see (4) above) ---------------------------------
+
+// A call still pending after HOLD_MAX_MS no longer holds requests open
+// (workerd may have canceled it with its request, and then it never
+// settles); the core's worst case is 3 attempts of 8 s plus backoff.
+const HOLD_MAX_MS = 30_000;
+const pending = new Map(); // call id -> Date.now() at its start
+let callID = 0;
+let idleWaiters = [];
+
+function idle() {
+  const now = Date.now();
+  for (const [id, t] of pending) if (now - t > HOLD_MAX_MS) pending.delete(id);
+  return pending.size === 0;
+}
+
+function checkIdle() {
+  if (idleWaiters.length === 0 || !idle()) return;
+  const ws = idleWaiters;
+  idleWaiters = [];
+  for (const w of ws) w();
+}
+
+// whenIdle is a promise, created in the calling request, fulfilled once
+// no counted call is pending.
+function whenIdle() {
+  if (idle()) return Promise.resolve();
+  return new Promise((resolve) => idleWaiters.push(resolve));
+}
+
+function track(p) {
+  const id = ++callID;
+  pending.set(id, Date.now());
+  const done = () => {
+    pending.delete(id);
+    queueMicrotask(checkIdle); // after Go has run its continuation
+  };
+  p.then(done, done);
+  return p;
+}
+
+// Go reads globalThis.fetch and caches.default at its start: give it
+// counted ones. Nothing but Go's calls go through these.
+const rawFetch = globalThis.fetch;
+const countedFetch = (...args) => track(rawFetch(...args));
+let countedCache;
+function cacheFor(raw) {
+  const c = raw.default;
+  if (countedCache?.raw === c) return countedCache.wrapped;
+  const wrapped = {
+    match: (...a) => track(c.match(...a)),
+    put: (...a) => track(c.put(...a)),
+    delete: (...a) => track(c.delete(...a)),
+  };
+  countedCache = { raw: c, wrapped };
+  return wrapped;
+}
+
+// ---- Go instances ------------------------------------------------------------
+
+let generation = 0;
+let current; // the long-lived instance, or undefined
+
+// start instantiates the Go program and runs it until it is ready; mode
+// ("long-lived" or "per-request") tells main how long to live. The Go
+// main calls workers.Ready before it first waits on anything, so all of
+// this is synchronous.
+function start(env, ctx, mode) {
+  const go = new Go();
+  const binding = {};
+  const inst = { id: ++generation, go, binding, dead: false, ready: false, waiters: new Set() };
+  inst.die = (cause) => {
+    if (inst.dead) return;
+    inst.dead = true;
+    inst.cause = cause;
+    for (const w of [...inst.waiters]) w(null);
+    queueMicrotask(checkIdle);
+  };
+  const exit = go.exit.bind(go);
+  go.exit = (code) => {
+    inst.die(new Error("the Go program exited with code " + code));
+    exit(code);
+  };
+  const resume = go._resume.bind(go);
+  go._resume = () => {
+    try {
+      resume();
+    } catch (e) {
+      inst.die(e); // a trap, or "Go program has already exited"
+      throw e;
+    }
+    if (idleWaiters.length) queueMicrotask(checkIdle);
+  };
+  const instance = new WebAssembly.Instance(mod, {
+    ...go.importObject,
+    workers: { ready: () => (inst.ready = true) },
+  });
+  const context = createRuntimeContext({ env, ctx, binding });
+  context.instance = mode; // read by worker/cmd/worker
+  const globals = { fetch: globalThis.fetch, caches: globalThis.caches };
+  globalThis.fetch = countedFetch;
+  Object.defineProperty(globalThis, "caches", {
+    configurable: true,
+    get: () => ({ get default() { return cacheFor(globals.caches); }, open: (...a) => track(globals.caches.open(...a)) }),
+  });
+  try {
+    go.run(instance, context).catch((e) => inst.die(e));
+  } catch (e) {
+    inst.die(e);
+  } finally {
+    globalThis.fetch = globals.fetch;
+    Object.defineProperty(globalThis, "caches", { configurable: true, writable: true, value: globals.caches });
+  }
+  if (!inst.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
+  if (inst.dead) throw inst.cause;
+  return inst;
+}
+
+// KEEPALIVE_MS is how often a request still waiting on Go wakes up (see serve).
+const KEEPALIVE_MS = 250;
+
+// serve hands req to inst and answers 500 if the instance dies first. The
+// promise it waits on is its own, resolved by Go or by inst.die from
+// whichever request they run in.
+//
+// A long-lived instance gets the request read in full here, in its own
+// request, and gives back status, headers and body, from which the
+// Response is made here too: no stream or Response of one request is
+// touched from another (see binding.serve in worker/cmd/worker). A
+// per-request instance goes through syumai's binding.handleRequest.
+//
+// While it waits, the request keeps a timer of its own: workerd cancels a
+// request that waits on nothing it owns ("your Worker's code had hung"),
+// which is what a request waiting on a goroutine looks like. Each tick
+// also resumes Go, as its own timer would: Go keeps one JS timer for all
+// its sleeping goroutines, set in whichever request it last ran in, and
+// workerd drops that timer when that request ends.
+async function serve(inst, req) {
+  let input;
+  if (inst.binding.serve) {
+    const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
+    input = { method: req.method, url: req.url, headers: [...req.headers], body };
+  }
+  const out = await new Promise((resolve) => {
+    let timer;
+    const settle = (res) => {
+      if (!inst.waiters.delete(settle)) return;
+      clearTimeout(timer);
+      resolve(res);
+    };
+    const tick = () => {
+      timer = setTimeout(tick, KEEPALIVE_MS);
+      if (!inst.dead) {
+        try {
+          inst.go._resume();
+        } catch {} // inst.die has run
+      }
+    };
+    inst.waiters.add(settle);
+    if (inst.dead) return settle(null);
+    timer = setTimeout(tick, KEEPALIVE_MS);
+    try {
+      if (input) inst.binding.serve(input, settle);
+      else inst.binding.handleRequest(req).then(settle, () => settle(null));
+    } catch (e) {
+      inst.die(e);
+    }
+  });
+  if (out === null) return failed();
+  if (out instanceof Response) return out;
+  const headers = new Headers();
+  for (const [k, v] of out.headers) headers.append(k, v);
+  const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || req.method === "HEAD";
+  return new Response(nullBody ? null : out.body, { status: out.status, headers });
+}
+
+function fetch(req, env, ctx) {
+  const mode = env.GO_INSTANCE || "long-lived";
+  if (mode === "per-request") {
+    // syumai/workers' own way: a fresh program that exits after its answer.
+    let inst;
+    try {
+      inst = start(env, ctx, "per-request");
+    } catch (e) {
+      return failed();
+    }
+    return serve(inst, req);
+  }
+  if (mode !== "long-lived") {
+    return new Response(
+      '{"error":"misconfigured","error_description":"GO_INSTANCE must be \\"long-lived\\" or \\"per-request\\""}\n',
+      { status: 500, headers: JSON_HEADERS },
+    );
+  }
+  if (!current || current.dead) {
+    try {
+      current = start(env, ctx, "long-lived");
+    } catch (e) {
+      current = undefined;
+      return failed();
+    }
+  }
+  const answer = serve(current, req);
+  // Registered now, not after the answer: a client that goes away cancels
+  // the request, and what Go started inside it, unless waitUntil holds it.
+  ctx.waitUntil(answer.then(whenIdle));
+  return answer;
+}
+
+export default { fetch };
