@@ -232,7 +232,7 @@ cmd_test() {
 	if [ "$FAILED" -gt 0 ]; then
 		echo "failed suites: ${FAILURES[*]}"
 	fi
-	echo "build.sh test: $PASSED passed, $FAILED failed"
+	echo "suites: $PASSED passed, $FAILED failed"
 	[ "$FAILED" -eq 0 ]
 }
 
