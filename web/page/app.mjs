@@ -133,14 +133,25 @@ function row(name, value) {
   return tr;
 }
 
+// fieldLabels names the core's configuration fields as the form does.
+const fieldLabels = {
+  ClientID: "Client ID", ClientSecret: "Client secret", Username: "Username", Password: "Password",
+  TokenURL: "Token URL", Audience: "Audience", RefreshToken: "Refresh token",
+};
+
 function renderPreview() {
   if (!th) return;
   let req;
   try {
     req = th.buildTokenRequest(options());
   } catch (err) {
+    // A field still empty is a hint, not an error; anything else is wrong.
+    const missing = err.code === "config" && /^required/.test(err.description ?? "");
     $("preview-error").hidden = false;
-    $("preview-error").textContent = `Not ready to send: ${err.message}`;
+    $("preview-error").className = missing ? "hint" : "error-text";
+    $("preview-error").textContent = missing
+      ? `Still needed before anything is sent: ${fieldLabels[err.field] ?? err.field}.`
+      : `Not ready to send: ${err.message}`;
     $("preview-body").hidden = true;
     return;
   }
