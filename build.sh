@@ -42,7 +42,7 @@ apt_install() {
 	log "apt-get install $*"
 	if [ "$(id -u)" != 0 ]; then die "need root to apt-get install $*"; fi
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
 ensure_chromium() {
