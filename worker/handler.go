@@ -18,10 +18,12 @@ import (
 // this plus 0.75 s of backoff at worst.
 const DefaultTimeout = 8 * time.Second
 
-// Handler serves the worker contract. Settings are read through Getenv on
-// every request (a Worker's vars are only known inside a request), and the
-// token Source is built inside the first request that needs it: in workerd
-// the clock stands still outside a request.
+// Handler serves the worker contract. Settings are read through Getenv
+// and checked in the first request (a Worker's vars are only known inside
+// a request), then kept for the Handler's life: they are fixed for an
+// isolate, since changing one deploys a new version. The token Source is
+// built inside the first request that needs it too: in workerd the clock
+// stands still outside a request.
 type Handler struct {
 	// Getenv reads a setting (cloudflare.Getenv in the Worker).
 	Getenv func(string) string
@@ -40,9 +42,22 @@ type Handler struct {
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
 
-	mu     sync.Mutex
-	src    *tokenhelper.Source // see source
-	srcCfg tokenhelper.Config
+	mu       sync.Mutex
+	loaded   bool      // settings and setErr hold Load's result
+	settings *Settings // see settings
+	setErr   error
+	src      *tokenhelper.Source // see source
+}
+
+// loadSettings returns Load's result, computed on the first call.
+func (h *Handler) loadSettings() (*Settings, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.loaded {
+		h.settings, h.setErr = Load(h.Getenv)
+		h.loaded = true
+	}
+	return h.settings, h.setErr
 }
 
 func (h *Handler) clock() tokenhelper.Clock {
@@ -91,7 +106,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
-	if _, err := Load(h.Getenv); err != nil {
+	if _, err := h.loadSettings(); err != nil {
 		writeMisconfigured(w, err)
 		return
 	}
@@ -102,7 +117,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 // ALLOWED_ORIGINS, setting the CORS headers for an allowed one. It writes
 // the error answer itself and returns ok false when the request stops here.
 func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (s *Settings, origin string, ok bool) {
-	s, cfgErr := Load(h.Getenv)
+	s, cfgErr := h.loadSettings()
 	origin = r.Header.Get("Origin")
 	if s.Origins == nil { // ALLOWED_ORIGINS itself is broken: no origin can be told apart
 		writeMisconfigured(w, cfgErr)
@@ -185,14 +200,14 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	h.passToken(ctx, w, s)
 }
 
-// source returns the provider token Source for s, kept for as long as the
-// Handler lives and the settings do not change: one Source per isolate
-// when the Go instance is long-lived (single flight across its requests),
-// one per request otherwise. The Store shares tokens between isolates.
+// source returns the provider token Source for s (the Handler's settings),
+// kept for as long as the Handler lives: one Source per isolate when the
+// Go instance is long-lived (single flight across its requests), one per
+// request otherwise. The Store shares tokens between isolates.
 func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.src != nil && h.srcCfg == s.Token {
+	if h.src != nil {
 		return h.src, nil
 	}
 	client := &tokenhelper.Client{Transport: h.Transport, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
@@ -204,7 +219,7 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.src, h.srcCfg = src, s.Token
+	h.src = src
 	return src, nil
 }
 

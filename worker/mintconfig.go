@@ -4,7 +4,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tokenhelper/tokenhelper/worker/mint"
@@ -39,13 +38,13 @@ func loadMint(get, getenv func(string) string) (*MintSettings, error) {
 	if getenv(VarSigningKey) == "" {
 		return nil, &ConfigError{VarSigningKey, "is required in mode mint (wrangler secret put SIGNING_KEY)"}
 	}
-	key, err := parseKey(getenv(VarSigningKey))
+	key, err := mint.ParseKey(getenv(VarSigningKey))
 	if err != nil {
 		return nil, &ConfigError{VarSigningKey, "is not usable: " + err.Error()}
 	}
 	m.Minter.Current = key
 	if prev := getenv(VarPreviousKey); prev != "" {
-		if m.Minter.Previous, err = parseKey(prev); err != nil {
+		if m.Minter.Previous, err = mint.ParseKey(prev); err != nil {
 			return nil, &ConfigError{VarPreviousKey, "is not usable: " + err.Error()}
 		}
 		at := get(VarRotatedAt)
@@ -65,31 +64,6 @@ func loadMint(get, getenv func(string) string) (*MintSettings, error) {
 		return nil, &ConfigError{VarUpstream, "must not carry a query"}
 	}
 	return m, nil
-}
-
-// keys remembers parsed signing keys by their text: settings are read on
-// every request, and parsing a PEM key costs about a millisecond of CPU in
-// WebAssembly. Only a few keys (current, previous) ever live here.
-var keys struct {
-	sync.Mutex
-	m map[string]*mint.Key
-}
-
-func parseKey(s string) (*mint.Key, error) {
-	keys.Lock()
-	defer keys.Unlock()
-	if k, ok := keys.m[s]; ok {
-		return k, nil
-	}
-	k, err := mint.ParseKey(s)
-	if err != nil {
-		return nil, err
-	}
-	if keys.m == nil || len(keys.m) >= 4 {
-		keys.m = map[string]*mint.Key{}
-	}
-	keys.m[s] = k
-	return k, nil
 }
 
 // parseTime reads RFC 3339 or Unix seconds.

@@ -70,7 +70,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 
 // serveJWKS publishes the public signing keys (an empty set for HS256).
 func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
-	s, err := Load(h.Getenv)
+	s, err := h.loadSettings()
 	if err != nil || s.Mint == nil {
 		writeError(w, http.StatusNotFound, "not_found", "keys are only published in mode mint")
 		return

@@ -17,7 +17,6 @@ package main
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/syumai/workers/cloudflare"
 
@@ -28,10 +27,10 @@ import (
 func main() {
 	// Runs inside the first request of the instance: the bindings are
 	// known here. Nothing per request may be kept in a global: the
-	// Handler keeps only what every request shares (the token Source,
-	// the caller JWKS).
+	// Handler keeps only what every request shares (the settings, the
+	// token Source, the caller JWKS).
 	h := &worker.Handler{
-		Getenv:    memoGetenv(cloudflare.Getenv),
+		Getenv:    cloudflare.Getenv,
 		Transport: jsbridge.Fetch{},
 		Store:     newStore(),
 		Limiter:   newLimiter(),
@@ -58,22 +57,4 @@ func (rc recoverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	rc.h.ServeHTTP(w, r)
-}
-
-// memoGetenv reads each var or secret from the JS env once. They are fixed
-// for the life of an isolate (changing one deploys a new version, served
-// by new isolates), and the Handler reads every setting on every request.
-func memoGetenv(get func(string) string) func(string) string {
-	var mu sync.Mutex
-	seen := map[string]string{}
-	return func(name string) string {
-		mu.Lock()
-		defer mu.Unlock()
-		v, ok := seen[name]
-		if !ok {
-			v = get(name)
-			seen[name] = v
-		}
-		return v
-	}
 }
