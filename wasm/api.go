@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"errors"
-	"strings"
 	"syscall/js"
 
 	"github.com/tokenhelper/tokenhelper"
@@ -128,10 +127,8 @@ func tokenValue(t *tokenhelper.Token) js.Value {
 			o.Set(k, v)
 		}
 	}
-	if strings.Count(t.AccessToken, ".") == 2 {
-		if in, err := tokenhelper.Inspect(t.AccessToken); err == nil {
-			o.Set("claims", jsbridge.ToJS(map[string]any(in.Claims)))
-		}
+	if in, err := tokenhelper.Inspect(t.AccessToken); err == nil { // a JWT access token
+		o.Set("claims", jsbridge.ToJS(in.Claims))
 	}
 	return o
 }

@@ -5,6 +5,7 @@ package jsbridge
 import (
 	"encoding/json"
 	"errors"
+	"maps"
 	"slices"
 	"strconv"
 	"syscall/js"
@@ -43,12 +44,7 @@ func ToJS(v any) js.Value {
 		return a
 	case map[string]any:
 		o := jsObject.New()
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			o.Set(k, ToJS(v[k]))
 		}
 		return o
@@ -60,12 +56,7 @@ func ToJS(v any) js.Value {
 		return a
 	case map[string]string:
 		o := jsObject.New()
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			o.Set(k, v[k])
 		}
 		return o

@@ -6,10 +6,12 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +35,19 @@ type Duration time.Duration
 // MarshalJSON writes milliseconds with three decimals.
 func (d Duration) MarshalJSON() ([]byte, error) {
 	return strconv.AppendFloat(nil, float64(d)/float64(time.Millisecond), 'f', 3, 64), nil
+}
+
+// ParseClients reads a comma list of client counts ("1,8").
+func ParseClients(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, errors.New("want a comma list of positive numbers")
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // Run sends n requests made by newReq from clients goroutines sharing one

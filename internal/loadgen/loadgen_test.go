@@ -40,3 +40,14 @@ func TestRun(t *testing.T) {
 		t.Errorf("json %s", b)
 	}
 }
+
+func TestParseClients(t *testing.T) {
+	if got, err := ParseClients(" 1, 8"); err != nil || len(got) != 2 || got[0] != 1 || got[1] != 8 {
+		t.Errorf("got %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "0", "1,x", "-2"} {
+		if _, err := ParseClients(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

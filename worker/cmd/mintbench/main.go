@@ -39,7 +39,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -96,13 +95,9 @@ func run() error {
 	alg := flag.String("alg", "EdDSA", "signing algorithm of the minted token: EdDSA or HS256")
 	instance := flag.String("instance", "", "GO_INSTANCE of the worker: long-lived (the default) or per-request")
 	flag.Parse()
-	var clients []int
-	for _, s := range strings.Split(*clientList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			return errors.New("-clients: want a comma list of positive numbers")
-		}
-		clients = append(clients, n)
+	clients, err := loadgen.ParseClients(*clientList)
+	if err != nil {
+		return fmt.Errorf("-clients: %w", err)
 	}
 	wr, err := filepath.Abs(*wrangler)
 	if err != nil {

@@ -32,7 +32,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -42,7 +41,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -182,13 +180,9 @@ func run() error {
 	warmup := flag.Int("warmup", 300, "cached requests sent to each worker before measuring")
 	wasmOpt := flag.Bool("wasm-opt", false, "also measure app.wasm after wasm-opt -Oz (binaryen; about a minute)")
 	flag.Parse()
-	var clients []int
-	for _, s := range strings.Split(*clientList, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if err != nil || n < 1 {
-			return errors.New("-clients: want a comma list of positive numbers")
-		}
-		clients = append(clients, n)
+	clients, err := loadgen.ParseClients(*clientList)
+	if err != nil {
+		return fmt.Errorf("-clients: %w", err)
 	}
 	wr, err := filepath.Abs(*wrangler)
 	if err != nil {
