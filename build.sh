@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # build.sh: build, run, test and benchmark tokenhelper.
 #
-#   ./build.sh [build]   every artifact into dist/
+#   ./build.sh [build]   every artifact into dist/ (build worker: the worker only)
 #   ./build.sh dev       demo provider + worker (workerd) + page, on loopback
 #   ./build.sh test      install what is missing, then every test suite
 #   ./build.sh bench     benchmarks, printed side by side with their peers
@@ -20,9 +20,15 @@ die() { printf 'build.sh: %s\n' "$*" >&2; exit 1; }
 
 # ---- set-up: everything a fresh machine lacks ------------------------------
 
+# The Go modules: the library at the root, the end-to-end tests and the
+# benchmarks in modules of their own (so that the library's module graph
+# holds only golang-jwt and syumai/workers).
+MODULES=(. e2e bench)
+
 ensure_go() {
 	command -v go >/dev/null || die "Go is required (https://go.dev/dl); this machine has none"
-	go mod download
+	local m
+	for m in "${MODULES[@]}"; do (cd "$m" && go mod download); done
 }
 
 # ensure_npm installs the pinned npm packages of each folder with a lockfile.
@@ -75,7 +81,7 @@ build_browser() {
 	mkdir -p "$DIST/web" "$DIST/browser-test"
 	cp web/page/* "$DIST/web/"
 	cp "$DIST/tokenhelper.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
-	cp web/browser-test/* web/test/vectors.mjs "$DIST/browser-test/"
+	cp e2e/browser/compat.html bench/browser/bench.html web/test/vectors.mjs "$DIST/browser-test/"
 	if [ -f web/node_modules/jwt-decode/build/esm/index.js ]; then
 		cp web/node_modules/jwt-decode/build/esm/index.js "$DIST/browser-test/jwt-decode.mjs"
 	fi
@@ -84,27 +90,56 @@ build_browser() {
 	if command -v brotli >/dev/null; then brotli -q 11 -k -f "$DIST/web/tokenhelper.wasm"; fi
 }
 
+# build_worker writes worker/build (what wrangler.jsonc deploys; its
+# build.command runs `./build.sh build worker`, so that `wrangler deploy`
+# never ships a stale bundle) and dist/worker, the same files. With
+# hooks, it builds dist/worker-testhooks instead: the same program with
+# -tags testhooks (the /__test/ endpoints of the end-to-end tests and the
+# memory benchmark), never deployed.
+#
+# The bundle is made in a fresh directory and moved into place file by
+# file with rename, so that a `wrangler dev` serving worker/build (and
+# running this as its build.command on every watched change) only ever
+# sees a whole bundle. syumai's generated worker.mjs starts a Go instance
+# per request; ours (worker/entry/worker.mjs) keeps one per isolate.
 build_worker() {
 	[ -f worker/wrangler.jsonc ] || return 0
-	# worker/build is what wrangler.jsonc deploys and the e2e tests copy;
-	# dist/worker is the same bundle. Never run while `wrangler dev` serves
-	# worker/build (assets-gen empties it). syumai's generated worker.mjs
-	# starts a Go instance per request; ours (worker/entry/worker.mjs)
-	# keeps one per isolate and can still do per request (GO_INSTANCE).
-	log "worker: syumai/workers glue + our entry module + Go WebAssembly -> worker/build, dist/worker"
-	(cd worker && go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o build >/dev/null)
-	cp worker/entry/worker.mjs worker/build/worker.mjs
-	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o worker/build/app.wasm ./worker/cmd/worker
-	rm -rf "$DIST/worker"
-	mkdir -p "$DIST/worker"
-	cp worker/build/worker.mjs worker/build/runtime.mjs worker/build/wasm_exec.js worker/build/app.wasm "$DIST/worker/"
+	local hooks=${1:-} tmp f tags=() out
+	tmp=$(mktemp -d "$ROOT/worker/.build-XXXXXX")
+	if [ "$hooks" = hooks ]; then
+		tags=(-tags testhooks)
+		out=$DIST/worker-testhooks
+		log "worker (testhooks build, for the tests): -> $out"
+	else
+		log "worker: syumai/workers glue + our entry module + Go WebAssembly -> worker/build, dist/worker"
+	fi
+	(cd worker && go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$tmp" >/dev/null)
+	cp worker/entry/worker.mjs "$tmp/worker.mjs"
+	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' "${tags[@]}" -o "$tmp/app.wasm" ./worker/cmd/worker
+	if [ "$hooks" = hooks ]; then
+		rm -rf "$out"
+		mkdir -p "$out"
+		for f in worker.mjs runtime.mjs wasm_exec.js app.wasm; do mv "$tmp/$f" "$out/$f"; done
+		rm -rf "$tmp"
+		return
+	fi
+	mkdir -p worker/build "$DIST/worker"
+	for f in worker.mjs runtime.mjs wasm_exec.js app.wasm; do
+		cp "$tmp/$f" "$DIST/worker/$f"
+		mv -f "$tmp/$f" "worker/build/$f" # rename(2): atomic for a reader
+	done
+	rm -rf "$tmp"
 	printf 'worker bundle: app.wasm %s bytes raw, %s gzip\n' "$(wc -c <worker/build/app.wasm)" "$(gzip -9c worker/build/app.wasm | wc -c)" >&2
 }
 
 cmd_build() {
 	ensure_go
-	ensure_npm
 	mkdir -p "$DIST"
+	if [ "${1:-}" = worker ]; then
+		build_worker
+		return
+	fi
+	ensure_npm
 	build_browser
 	build_worker
 	log "built into dist/"
@@ -130,8 +165,15 @@ suite() {
 	fi
 }
 
+# in_modules CMD...: run CMD in each Go module, failing if any fails.
+in_modules() {
+	local m rc=0
+	for m in "${MODULES[@]}"; do (cd "$m" && "$@") || rc=1; done
+	return $rc
+}
+
 vet_all() {
-	go vet ./... && GOOS=js GOARCH=wasm go vet ./...
+	in_modules go vet ./... && GOOS=js GOARCH=wasm go vet ./... && GOOS=js GOARCH=wasm go vet -tags testhooks ./worker/...
 }
 
 gofmt_clean() {
@@ -140,13 +182,24 @@ gofmt_clean() {
 	[ -z "$bad" ] || { echo "gofmt needed: $bad"; return 1; }
 }
 
-# go_tests runs every Go test verbosely into a log, then searches the log
+# library_deps fails when the library's module graph holds test or
+# benchmark tooling (chromedp, cdproto, x/oauth2): those belong to e2e/
+# and bench/.
+library_deps() {
+	local bad
+	bad=$(go list -m all | grep -E 'chromedp|cdproto|golang.org/x/oauth2' || true)
+	[ -z "$bad" ] || { echo "the library's go.mod pulls in: $bad"; return 1; }
+	go list -m all | sed 's/^/  /'
+}
+
+# go_tests runs every Go test of every module (the end-to-end tests in
+# workerd and Chromium are in e2e/) verbosely into a log, then searches the log
 # for the secrets the tests use: none may ever be printed.
 GO_TEST_LOG=$DIST/test-artifacts/go-test.log
 go_tests() {
 	mkdir -p "$(dirname "$GO_TEST_LOG")"
 	local rc=0
-	go test -race -count=1 -v ./... >"$GO_TEST_LOG" 2>&1 || rc=$?
+	in_modules go test -race -count=1 -v ./... >"$GO_TEST_LOG" 2>&1 || rc=$?
 	grep -E '^(--- FAIL|FAIL|ok|panic:)' "$GO_TEST_LOG" || true
 	[ "$rc" -eq 0 ] || { grep -B2 -A20 -E '^--- FAIL' "$GO_TEST_LOG" | head -200; return "$rc"; }
 	no_secret_in "$GO_TEST_LOG"
@@ -172,33 +225,35 @@ wasm_tests() {
 	PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/... ./internal/jsbridge/...
 }
 
-# fuzz_all runs every Fuzz target for FUZZTIME each.
+# fuzz_all runs every Fuzz target of the library for FUZZTIME each.
 fuzz_all() {
-	local ft=${FUZZTIME:-10s} pkg dir target ok=0
-	while read -r pkg dir; do
-		for target in $(grep -ho '^func Fuzz[A-Za-z0-9_]*' "$dir"/*_test.go | sed 's/^func //'); do
+	local ft=${FUZZTIME:-10s} pkg target ok=0 log
+	log=$(mktemp)
+	for pkg in $(go list ./...); do
+		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $target for $ft"
-			go test -run='^$' -fuzz="^$target\$" -fuzztime="$ft" "$pkg" >/tmp/tokenhelper-fuzz.log 2>&1 || {
-				cat /tmp/tokenhelper-fuzz.log
+			go test -run='^$' -fuzz="^$target\$" -fuzztime="$ft" "$pkg" >"$log" 2>&1 || {
+				cat "$log"
 				ok=1
 			}
-			tail -1 /tmp/tokenhelper-fuzz.log
+			tail -1 "$log"
 		done
-	done < <(go list -f '{{.ImportPath}} {{.Dir}}' ./... | while read -r p d; do grep -l '^func Fuzz' "$d"/*_test.go >/dev/null 2>&1 && echo "$p $d"; done)
+	done
+	rm -f "$log"
 	return $ok
 }
 
 test_browser() {
 	[ -f web/package.json ] || return 0
 	# The Chromium end-to-end tests run in the go test -race suite
-	# (internal/devserver); here: the JS module under Node (decodeJWT vs
+	# (e2e/browser); here: the JS module under Node (decodeJWT vs
 	# jwt-decode, the API against a local endpoint, an esbuild bundle).
 	suite "JS module under Node (node --test web/test)" bash -c 'cd web && node --test test/*.test.mjs'
 }
 test_worker() {
 	[ -f worker/wrangler.jsonc ] || return 0
-	# The handler tests and the workerd end-to-end tests run in go_tests
-	# (TOKENHELPER_E2E=1 makes missing prerequisites a failure). Here:
+	# The handler tests and the workerd end-to-end tests (e2e/worker) run
+	# in go_tests (TOKENHELPER_E2E=1 makes missing prerequisites a failure). Here:
 	# wrangler validates wrangler.jsonc and bundles the worker offline, and
 	# the upload must fit the Workers free plan (3 MiB gzip).
 	worker_dry_run() {
@@ -210,8 +265,16 @@ test_worker() {
 		[ -n "$kib" ] && [ "$kib" -lt 3072 ] || { echo "gzip upload ${kib:-?} KiB: over the 3072 KiB free-plan limit"; return 1; }
 	}
 	suite "worker: wrangler deploy --dry-run, upload under 3 MiB gzip" worker_dry_run
+	# The deployed bundle carries no test endpoint (they are behind -tags
+	# testhooks); the testhooks build does, or this check proves nothing.
+	no_test_hooks() {
+		if grep -aq '/__test/' worker/build/app.wasm; then echo "worker/build/app.wasm contains /__test/ endpoints"; return 1; fi
+		grep -aq '/__test/' "$DIST/worker-testhooks/app.wasm" || { echo "the testhooks build lacks /__test/: the check is broken"; return 1; }
+		echo "no /__test/ in the deployed app.wasm"
+	}
+	suite "worker: no test hook in the deployed bundle" no_test_hooks
 	# The entry module (one Go instance per isolate) is exercised by the
-	# e2e tests in go_tests (instance_e2e_test.go); here only its syntax.
+	# e2e tests in go_tests (e2e/worker); here only its syntax.
 	suite "worker: entry module parses (node --check)" node --check worker/entry/worker.mjs
 }
 
@@ -220,8 +283,10 @@ cmd_test() {
 	ensure_npm
 	ensure_chromium
 	cmd_build
+	build_worker hooks
 	export TOKENHELPER_E2E=1 # end-to-end tests fail, not skip, when a part is missing
 	suite "gofmt" gofmt_clean
+	suite "go.mod: the library requires only golang-jwt and syumai/workers" library_deps
 	suite "go vet (native and js/wasm)" vet_all
 	suite "go test -race ./... (core, demo provider, worker handler, e2e in workerd and Chromium)" go_tests
 	suite "wasm tests under Node" wasm_tests
@@ -249,13 +314,13 @@ bench_browser() {
 		awk -v n="${f#"$DIST"/}" -v r="$raw" -v g="$gz" -v b="$br" 'BEGIN { printf "%-28s raw %8d  gzip %8d (%.2f MB)  brotli %8d (%.2f MB)\n", n, r, g, g / 1e6, b, b / 1e6 }'
 	done
 	log "browser: load() time and decodeJWT vs jwt-decode in Chromium ($CHROMIUM)"
-	TOKENHELPER_BENCH=1 TOKENHELPER_E2E=1 BENCH_OUT=${BENCH_OUT:-} go test -count=1 -v -run '^TestBrowserBench$' ./internal/devserver/ | grep -E '^(bench:|--- FAIL|FAIL|ok)' | sed 's/^bench: //'
+	TOKENHELPER_BENCH=1 TOKENHELPER_E2E=1 BENCH_OUT=${BENCH_OUT:-} go -C bench test -count=1 -v -run '^TestBrowserBench$' ./browser/ | grep -E '^(bench:|--- FAIL|FAIL|ok)' | sed 's/^bench: //'
 }
 bench_worker() {
 	[ -f worker/wrangler.jsonc ] || return 0
 	# One run, side by side: our worker with one Go instance per isolate,
 	# the same bundle with syumai's instance per request, and the plain
-	# JavaScript worker (worker/bench/baseline.mjs); start-up, cached
+	# JavaScript worker (bench/worker/baseline.mjs); start-up, cached
 	# POST /token at 1 and 8 clients, workerd memory over
 	# BENCH_MEMORY_REQUESTS, the bundle's sizes and what each dependency
 	# adds. Table on stdout, JSON in dist/bench/worker.json for the
@@ -265,9 +330,17 @@ bench_worker() {
 	log "worker: long-lived Go instance vs per-request instance vs plain JavaScript, in workerd (${BENCH_REQUESTS:-500} requests per row)"
 	local opt=()
 	[ "${BENCH_WASM_OPT:-0}" = 1 ] && opt+=(-wasm-opt)
-	go run ./worker/cmd/workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
+	bench_cmd workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
 		-memory "${BENCH_MEMORY_REQUESTS:-10000}" -json "$DIST/bench/worker.json" "${opt[@]}"
-	go run ./worker/cmd/mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
+	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
+}
+
+# bench_cmd NAME ARGS...: build bench/cmd/NAME and run it from the
+# repository root, where its default paths point.
+bench_cmd() {
+	local name=$1
+	shift
+	(cd bench && go build -o "$DIST/bin/$name" "./cmd/$name") && "$DIST/bin/$name" "$@"
 }
 
 cmd_bench() {
@@ -276,17 +349,18 @@ cmd_bench() {
 	ensure_chromium
 	ensure_compressors
 	cmd_build
+	build_worker hooks
 	BENCH_OUT=$DIST/bench
 	export BENCH_OUT
 	rm -rf "$BENCH_OUT"
 	mkdir -p "$BENCH_OUT"
 	log "core: cached token (tokenhelper vs golang.org/x/oauth2 ReuseTokenSource), JWT inspection, request building"
-	go test -run='^$' -bench=. -benchmem -count=5 . | tee "$BENCH_OUT/core.txt" | grep -E '^(Benchmark|ok|PASS)'
+	go -C bench test -run='^$' -bench=. -benchmem -count=5 ./core/ | tee "$BENCH_OUT/core.txt" | grep -E '^(Benchmark|ok|PASS)'
 	bench_sizes
 	bench_browser
 	bench_worker
 	log "one report: ratios against the named peers (dist/bench/report.md, report.json)"
-	go run ./internal/cmd/benchreport -dir "$BENCH_OUT"
+	bench_cmd benchreport -dir "$BENCH_OUT"
 }
 
 # bench_sizes writes the raw, gzip and brotli sizes of each .wasm.

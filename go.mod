@@ -3,11 +3,6 @@ module github.com/tokenhelper/tokenhelper
 go 1.26.8
 
 require (
-	github.com/chromedp/cdproto v0.159.0
-	github.com/chromedp/chromedp v0.23.0
 	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/syumai/workers v0.33.0
-	golang.org/x/oauth2 v0.38.0
 )
-
-require github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect

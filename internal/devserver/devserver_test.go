@@ -4,6 +4,7 @@ package devserver_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -17,7 +18,9 @@ func TestHandlerServesWasm(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "m.wasm.gz"), []byte("gz"), 0o644)
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>hi"), 0o644)
 	os.WriteFile(filepath.Join(dir, "a.mjs"), []byte("export {}"), 0o644)
-	url := serve(t, devserver.Handler(dir))
+	srv := httptest.NewServer(devserver.Handler(dir))
+	defer srv.Close()
+	url := srv.URL
 	for _, c := range []struct{ path, accept, ctype, encoding, body string }{
 		{"/m.wasm", "", "application/wasm", "", "\x00asm"},
 		{"/m.wasm", "gzip, deflate, br", "application/wasm", "gzip", "gz"},

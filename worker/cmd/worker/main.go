@@ -36,11 +36,16 @@ func main() {
 		Limiter:   newLimiter(),
 	}
 	var root http.Handler = h
-	if cloudflare.Getenv("TEST_HOOKS") == "1" {
-		root = testHooks{h}
+	if withTestHooks != nil {
+		root = withTestHooks(h)
 	}
 	serve(recoverer{root})
 }
+
+// withTestHooks is set only in a build with -tags testhooks (testhooks.go),
+// the bundle of the end-to-end tests; the deployed worker has no test
+// endpoint at all.
+var withTestHooks func(http.Handler) http.Handler
 
 // recoverer turns a panic in a request into a 500 for that request only;
 // the instance and the other requests on it carry on. A panic in another

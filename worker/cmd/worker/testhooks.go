@@ -1,4 +1,4 @@
-//go:build js && wasm
+//go:build js && wasm && testhooks
 
 package main
 
@@ -11,11 +11,17 @@ import (
 	"time"
 )
 
-// testHooks serves endpoints for the end-to-end tests, only when the var
-// TEST_HOOKS is "1" (never in wrangler.jsonc): they let a test make a
+// testHooks serves endpoints for the end-to-end tests and the memory
+// benchmark, only in a build with -tags testhooks (./build.sh builds it
+// into dist/worker-testhooks; never deployed): they let a test make a
 // request panic, crash the whole Go program, or wait, and tell which
-// instance served it. Everything else goes to h.
+// instance served it and how much memory Go holds. Everything else goes
+// to h.
 type testHooks struct{ h http.Handler }
+
+func init() {
+	withTestHooks = func(h http.Handler) http.Handler { return testHooks{h} }
+}
 
 var (
 	instanceID = strconv.FormatInt(time.Now().UnixNano(), 36) // set in the first request: the clock runs there
