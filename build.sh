@@ -76,7 +76,7 @@ build_browser() {
 	# tests and benchmarks (with the jwt-decode npm package to compare).
 	log "browser: wasm/ and web/ into dist/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$DIST/tokenhelper.wasm" ./wasm
-	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tokenhelper.d.ts web/src/package.json "$DIST/"
+	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tokenhelper.d.ts web/src/package.json LICENSE "$DIST/"
 	rm -rf "$DIST/web" "$DIST/browser-test"
 	mkdir -p "$DIST/web" "$DIST/browser-test"
 	cp web/page/* "$DIST/web/"
@@ -462,9 +462,9 @@ cmd_dev() {
 }
 
 case "${1:-build}" in
-build) cmd_build ;;
+build) cmd_build "${2:-}" ;;
 dev) cmd_dev ;;
 test) cmd_test ;;
 bench) cmd_bench ;;
-*) die "usage: ./build.sh [build|dev|test|bench]" ;;
+*) die "usage: ./build.sh [build [worker]|dev|test|bench]" ;;
 esac

@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -41,6 +40,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/bench/internal/report"
 	"github.com/tokenhelper/tokenhelper/bench/loadgen"
 	"github.com/tokenhelper/tokenhelper/internal/demoapi"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
@@ -189,10 +189,10 @@ func run() error {
 			fmt.Printf("%-8d %-28s %10s %10s %10.0f %8d\n", c, r.name, ms(r.res.Median), ms(r.res.P99), r.res.PerSec,
 				r.res.Requests-r.res.Statuses[200])
 		}
-		row.OverheadMedian = round3(msf(row.Proxied.Median) - msf(row.Direct.Median))
-		row.OverheadP99 = round3(msf(row.Proxied.P99) - msf(row.Direct.P99))
-		row.RatioMedian = round3(float64(row.Proxied.Median) / float64(max(1, row.Direct.Median)))
-		row.RatioP99 = round3(float64(row.Proxied.P99) / float64(max(1, row.Direct.P99)))
+		row.OverheadMedian = report.Round3(msf(row.Proxied.Median) - msf(row.Direct.Median))
+		row.OverheadP99 = report.Round3(msf(row.Proxied.P99) - msf(row.Direct.P99))
+		row.RatioMedian = report.Round3(float64(row.Proxied.Median) / float64(max(1, row.Direct.Median)))
+		row.RatioP99 = report.Round3(float64(row.Proxied.P99) / float64(max(1, row.Direct.P99)))
 		fmt.Printf("%-8d %-28s %+7.2f ms %+7.2f ms\n", c, "overhead (worker - direct)", row.OverheadMedian, row.OverheadP99)
 		fmt.Printf("%-8d %-28s %9.1fx %9.1fx\n", c, "ratio (worker / direct)", row.RatioMedian, row.RatioP99)
 		rep.Rows = append(rep.Rows, row)
@@ -208,14 +208,10 @@ func run() error {
 			}
 		}
 	}
+	if err := report.WriteJSON(*jsonOut, rep); err != nil {
+		return err
+	}
 	if *jsonOut != "" {
-		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
-			return err
-		}
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
 		fmt.Println("wrote", *jsonOut)
 	}
 	if len(bad) > 0 {
@@ -302,8 +298,5 @@ func load(url, auth, origin string, c, n int) loadgen.Result {
 	return loadgen.Run(ctx, c, n, newReq)
 }
 
-func ms(d loadgen.Duration) string { return fmt.Sprintf("%.2f ms", msf(d)) }
-func msf(d loadgen.Duration) float64 {
-	return float64(d) / float64(time.Millisecond)
-}
-func round3(f float64) float64 { return math.Round(f*1000) / 1000 }
+func ms(d loadgen.Duration) string   { return fmt.Sprintf("%.2f ms", msf(d)) }
+func msf(d loadgen.Duration) float64 { return float64(d) / float64(time.Millisecond) }

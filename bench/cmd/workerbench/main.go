@@ -32,7 +32,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -45,6 +44,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/bench/internal/report"
 	"github.com/tokenhelper/tokenhelper/bench/loadgen"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/internal/devrun"
@@ -256,19 +256,19 @@ func run() error {
 			return err
 		}
 		t.p = p
-		t.ReadyMS = msf(time.Since(t0))
+		t.ReadyMS = report.MS(time.Since(t0))
 		rep.Targets = append(rep.Targets, t)
 		d, err := get(p.URL + "/healthz")
 		if err != nil {
 			return fmt.Errorf("%s: first GET /healthz: %w", w.name, err)
 		}
-		t.FirstAnswer = msf(d)
+		t.FirstAnswer = report.MS(d)
 		before := demo.Count()
 		d, err = request(http.DefaultClient, p.URL)
 		if err != nil {
 			return fmt.Errorf("%s: first token: %w", w.name, err)
 		}
-		t.FirstToken = msf(d)
+		t.FirstToken = report.MS(d)
 		for i := range 20 {
 			if _, err := request(http.DefaultClient, p.URL); err != nil {
 				return fmt.Errorf("%s: warm-up request %d: %w", w.name, i+1, err)
@@ -310,13 +310,13 @@ func run() error {
 		m := float64(long.Rows[i].Median) / float64(js.Rows[i].Median)
 		q := long.Rows[i].PerSec / per.Rows[i].PerSec
 		rep.Ratios = append(rep.Ratios,
-			Ratio{"median_long_lived_over_js", c, round3(m)},
-			Ratio{"median_per_request_over_js", c, round3(float64(per.Rows[i].Median) / float64(js.Rows[i].Median))},
-			Ratio{"rps_long_lived_over_per_request", c, round3(q)},
-			Ratio{"rps_long_lived_over_js", c, round3(long.Rows[i].PerSec / js.Rows[i].PerSec)})
+			Ratio{"median_long_lived_over_js", c, report.Round3(m)},
+			Ratio{"median_per_request_over_js", c, report.Round3(float64(per.Rows[i].Median) / float64(js.Rows[i].Median))},
+			Ratio{"rps_long_lived_over_per_request", c, report.Round3(q)},
+			Ratio{"rps_long_lived_over_js", c, report.Round3(long.Rows[i].PerSec / js.Rows[i].PerSec)})
 		rep.Goals = append(rep.Goals,
-			Goal{fmt.Sprintf("median long-lived / JS, %d clients", c), round3(m), goalMedianOverJS, m <= goalMedianOverJS},
-			Goal{fmt.Sprintf("req/s long-lived / per-request, %d clients", c), round3(q), goalRPSOverPerReq, q >= goalRPSOverPerReq})
+			Goal{fmt.Sprintf("median long-lived / JS, %d clients", c), report.Round3(m), goalMedianOverJS, m <= goalMedianOverJS},
+			Goal{fmt.Sprintf("req/s long-lived / per-request, %d clients", c), report.Round3(q), goalRPSOverPerReq, q >= goalRPSOverPerReq})
 		fmt.Printf("%-8d %-34.2f %-34.2f\n", c, m, q)
 	}
 
@@ -339,8 +339,8 @@ func run() error {
 			g, j := mems[0], mems[1]
 			goGrowth := float64(g.GoSysAfter-g.GoSysBefore) / float64(max(1, g.GoSysBefore))
 			rep.Goals = append(rep.Goals,
-				Goal{fmt.Sprintf("Go memory (Sys) growth over %d requests", g.Requests), round3(goGrowth), goalMemoryGrowthFrac, goGrowth <= goalMemoryGrowthFrac},
-				Goal{"workerd RSS growth, Go long-lived minus JS", round3(g.Growth - j.Growth), goalMemoryGrowthFrac, g.Growth-j.Growth <= goalMemoryGrowthFrac})
+				Goal{fmt.Sprintf("Go memory (Sys) growth over %d requests", g.Requests), report.Round3(goGrowth), goalMemoryGrowthFrac, goGrowth <= goalMemoryGrowthFrac},
+				Goal{"workerd RSS growth, Go long-lived minus JS", report.Round3(g.Growth - j.Growth), goalMemoryGrowthFrac, g.Growth-j.Growth <= goalMemoryGrowthFrac})
 		}
 	}
 	if rep.Size != nil {
@@ -355,14 +355,10 @@ func run() error {
 		}
 		fmt.Printf("%-52s %12.3f  limit %12.3f  %s\n", g.Name, g.Value, g.Limit, verdict)
 	}
+	if err := report.WriteJSON(*jsonOut, rep); err != nil {
+		return err
+	}
 	if *jsonOut != "" {
-		if err := os.MkdirAll(filepath.Dir(*jsonOut), 0o755); err != nil {
-			return err
-		}
-		b, _ := json.MarshalIndent(rep, "", "  ")
-		if err := os.WriteFile(*jsonOut, append(b, '\n'), 0o644); err != nil {
-			return err
-		}
 		fmt.Println("\nwrote", *jsonOut)
 	}
 	return nil
@@ -383,11 +379,7 @@ func load(url string, c, n int) loadgen.Result {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
-func msf(d time.Duration) float64 {
-	return round3(float64(d) / float64(time.Millisecond))
-}
-func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
-func mb(b int64) float64       { return float64(b) / 1e6 }
+func mb(b int64) float64        { return float64(b) / 1e6 }
 
 // get sends one GET and checks for a 200.
 func get(url string) (time.Duration, error) {

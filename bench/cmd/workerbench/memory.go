@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/bench/internal/report"
 	"github.com/tokenhelper/tokenhelper/internal/devrun"
 )
 
@@ -69,7 +70,7 @@ func memoryCheck(wrangler, tmp, bundle string, vars map[string]string, js *Targe
 			m.GoSysBefore, m.GoSysAfter = before.Sys, after.Sys
 			m.GoGCs = after.NumGC - before.NumGC
 		}
-		m.Growth = round3(float64(m.AfterBytes-m.BeforeBytes) / float64(max(1, m.BeforeBytes)))
+		m.Growth = report.Round3(float64(m.AfterBytes-m.BeforeBytes) / float64(max(1, m.BeforeBytes)))
 		out = append(out, m)
 	}
 	return out, nil
