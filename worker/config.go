@@ -147,11 +147,7 @@ func Load(getenv func(string) string) (*Settings, error) {
 	if cfg.Encoding, err = tokenhelper.ParseEncoding(get(VarEncoding)); err != nil {
 		return s, &ConfigError{VarEncoding, `must be "multipart", "form" or "json"`}
 	}
-	switch strings.ToLower(get(VarAuthStyle)) {
-	case "", "body":
-	case "basic":
-		cfg.AuthStyle = tokenhelper.AuthBasic
-	default:
+	if cfg.AuthStyle, err = tokenhelper.ParseAuthStyle(get(VarAuthStyle)); err != nil {
 		return s, &ConfigError{VarAuthStyle, `must be "body" or "basic"`}
 	}
 	r, err := cfg.Resolved()
