@@ -33,7 +33,8 @@ type Handler struct {
 	// Store shares tokens and the caller JWKS between requests; nil
 	// caches nothing.
 	Store Store
-	// Limiter, when set, rate-limits POST /token per client IP.
+	// Limiter, when set, rate-limits POST /token per client IP. A refusal
+	// without a wait asks the client to wait RATE_LIMIT_PERIOD.
 	Limiter Limiter
 	// Clock defaults to tokenhelper.SystemClock.
 	Clock tokenhelper.Clock
@@ -176,6 +177,9 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	if h.Limiter != nil {
 		ok, wait, err := h.Limiter.Allow(ctx, "ip:"+clientIP(r))
 		if err == nil && !ok {
+			if wait <= 0 {
+				wait = s.RateLimitPeriod
+			}
 			hd.Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
 			respond.Error(w, http.StatusTooManyRequests, "rate_limited", "too many token requests from this address; retry later")
 			return
