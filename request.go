@@ -219,7 +219,7 @@ func (r *Request) Curl() string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v := r.Header[k]
+		v := r.Redact(r.Header[k])
 		if k == "Authorization" {
 			v = strings.SplitN(v, " ", 2)[0] + " " + Mask
 		}

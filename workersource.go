@@ -23,7 +23,9 @@ type WorkerConfig struct {
 	Origin string
 	// Header holds further request headers by canonical name, e.g.
 	// "Authorization": "Bearer <caller JWT>" for a Worker with the caller
-	// gate on. Accept and Origin are set by the request itself.
+	// gate on. Their values are secrets to the request: masked in its
+	// errors and its curl rendering. Accept and Origin are set by the
+	// request itself.
 	Header map[string]string
 }
 
@@ -42,15 +44,16 @@ func (w WorkerConfig) Request() (*Request, error) {
 	if err := CheckURL(w.URL); err != nil {
 		return nil, configError("URL", "must be the https URL of the worker's /token (http only on loopback)")
 	}
-	h := map[string]string{}
+	r := &Request{Method: "POST", URL: w.URL, Header: map[string]string{}}
 	for k, v := range w.Header {
-		h[k] = v
+		r.Header[k] = v
+		r.secrets = append(r.secrets, SecretForms(v)...)
 	}
-	h["Accept"] = "application/json"
+	r.Header["Accept"] = "application/json"
 	if w.Origin != "" {
-		h["Origin"] = w.Origin
+		r.Header["Origin"] = w.Origin
 	}
-	return &Request{Method: "POST", URL: w.URL, Header: h}, nil
+	return r, nil
 }
 
 // NewWorkerSource returns a Source whose tokens come from POSTs to a

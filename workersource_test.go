@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -116,6 +117,10 @@ func TestWorkerConfigURL(t *testing.T) {
 	req, err := tokenhelper.WorkerConfig{URL: "https://worker.example.com/token"}.Request()
 	if err != nil || req.Method != "POST" || len(req.Header) != 1 || req.Header["Accept"] != "application/json" || req.Body != nil {
 		t.Errorf("Request: got %+v, %v; want a bodiless POST with only Accept (no CORS preflight)", req, err)
+	}
+	req, _ = tokenhelper.WorkerConfig{URL: "https://worker.example.com/token", Header: map[string]string{"Cf-Access-Jwt-Assertion": "caller.jwt.value"}}.Request()
+	if got := req.Curl() + req.Redact("echo caller.jwt.value"); strings.Contains(got, "caller.jwt.value") {
+		t.Errorf("a header value is shown: %s", got)
 	}
 }
 
