@@ -104,3 +104,42 @@ func ExampleConfig_Resolved() {
 	fmt.Println(err)
 	// Output: tokenhelper: invalid configuration: Password: required by the password grant
 }
+
+// A Go program gets its tokens from a deployed tokenhelper Worker, which
+// holds the client secret, sending the Origin the Worker allows.
+func ExampleNewWorkerSource() {
+	worker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method != "POST" || r.Header.Get("Origin") != "https://app.example.com" {
+			w.WriteHeader(403)
+			fmt.Fprint(w, `{"error":"origin_not_allowed"}`)
+			return
+		}
+		fmt.Fprint(w, `{"access_token":"eyJhbGciOi...","token_type":"Bearer","expires_in":300}`)
+	}))
+	defer worker.Close()
+
+	client := &tokenhelper.Client{Transport: nethttp.New(nil)}
+	src, err := tokenhelper.NewWorkerSource(client, tokenhelper.WorkerConfig{
+		URL:    worker.URL + "/token", // https in production
+		Origin: "https://app.example.com",
+	})
+	if err != nil {
+		panic(err)
+	}
+	tok, err := src.Token(context.Background())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(tok.Type(), tok.ExpiresIn)
+
+	other, _ := tokenhelper.NewWorkerSource(client, tokenhelper.WorkerConfig{URL: worker.URL + "/token"})
+	_, err = other.Token(context.Background())
+	var e *tokenhelper.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Code, e.Status)
+	}
+	// Output:
+	// Bearer 300
+	// origin_not_allowed 403
+}

@@ -53,6 +53,28 @@ const (
 	AuthBasic
 )
 
+var authStyleNames = [...]string{"body", "basic"}
+
+// String returns "body" or "basic".
+func (a AuthStyle) String() string {
+	if a < 0 || int(a) >= len(authStyleNames) {
+		return "invalid"
+	}
+	return authStyleNames[a]
+}
+
+// ParseAuthStyle parses "body" and "basic"; the empty string is
+// AuthInBody, the default.
+func ParseAuthStyle(s string) (AuthStyle, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "body":
+		return AuthInBody, nil
+	case "basic":
+		return AuthBasic, nil
+	}
+	return AuthInBody, configError("AuthStyle", `must be "body" or "basic"`)
+}
+
 // Grant types (RFC 6749 sections 4.3, 4.4 and 6).
 const (
 	GrantClientCredentials = "client_credentials"

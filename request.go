@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/url"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -36,6 +37,25 @@ type Field struct {
 // Mask replaces secret values wherever this package shows a request.
 const Mask = "****"
 
+// SecretForms returns the forms in which the secret v may stand in a
+// request or in text an endpoint echoes back: as it is, URL query- and
+// path-escaped, and JSON-escaped (without the quotes), each once. It is
+// the one list of what masking a secret means: [Request.Redact] masks
+// these forms, and so does the worker in the provider text it passes on.
+// The empty string has no forms.
+func SecretForms(v string) []string {
+	if v == "" {
+		return nil
+	}
+	forms := make([]string, 0, 4)
+	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), strings.Trim(jsonEscape(v), `"`)} {
+		if !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	return forms
+}
+
 // BuildRequest turns a Config into the exact token request: the one place
 // where multipart/form-data, urlencoded and JSON bodies are made. It returns
 // an [ErrConfig] error, before anything is sent, when the Config is
@@ -60,7 +80,7 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 			r.Fields = append(r.Fields, Field{Name: name, Value: value, Secret: secret})
 		}
 		if secret && value != "" {
-			r.secrets = append(r.secrets, value, url.QueryEscape(value), jsonEscape(value))
+			r.secrets = append(r.secrets, SecretForms(value)...)
 		}
 	}
 	add("grant_type", c.GrantType, false)
@@ -68,7 +88,7 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 		// RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
 		cred := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret)))
 		r.Header["Authorization"] = "Basic " + cred
-		r.secrets = append(r.secrets, cred, c.ClientSecret, url.QueryEscape(c.ClientSecret))
+		r.secrets = append(append(r.secrets, cred), SecretForms(c.ClientSecret)...)
 	} else {
 		add("client_id", c.ClientID, false)
 		add("client_secret", c.ClientSecret, true)
@@ -199,7 +219,7 @@ func (r *Request) Curl() string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v := r.Header[k]
+		v := r.Redact(r.Header[k])
 		if k == "Authorization" {
 			v = strings.SplitN(v, " ", 2)[0] + " " + Mask
 		}

@@ -10,6 +10,7 @@ import (
 	"mime/multipart"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -275,5 +276,19 @@ func TestParseEncoding(t *testing.T) {
 	}
 	if _, err := ParseEncoding("xml"); !errors.Is(err, ErrConfig) {
 		t.Errorf("got %v, want ErrConfig", err)
+	}
+}
+
+func TestSecretForms(t *testing.T) {
+	got := SecretForms(`a b"<`)
+	want := []string{`a b"<`, `a+b%22%3C`, `a%20b%22%3C`, `a b\"\u003c`}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if got := SecretForms("plain"); !slices.Equal(got, []string{"plain"}) {
+		t.Errorf("plain: got %q, want one form", got)
+	}
+	if SecretForms("") != nil {
+		t.Error("empty: want no forms")
 	}
 }

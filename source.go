@@ -95,9 +95,10 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 }
 
 // NewSourceFunc returns a Source whose tokens come from fetch instead of a
-// Config: for example POSTs to a tokenhelper Worker. It caches, shares and
-// renews exactly as NewSource does, without refresh tokens. key names the
-// tokens in the Cache; c supplies the clock (its Transport is unused).
+// Config ([NewWorkerSource] is one, fed by POSTs to a tokenhelper Worker).
+// It caches, shares and renews exactly as NewSource does, without refresh
+// tokens. key names the tokens in the Cache; c supplies the clock (its
+// Transport is unused).
 func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, error), opts ...SourceOption) *Source {
 	s := &Source{client: c, fetch: fetch, key: key, margin: DefaultMargin, unknownLifetime: 5 * time.Minute}
 	for _, o := range opts {
@@ -105,9 +106,6 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 	}
 	return s
 }
-
-// CacheKey returns the key under which this Source shares its tokens.
-func (s *Source) CacheKey() string { return s.key }
 
 // Token returns a token valid for at least the refresh margin. The caller
 // must not modify it.

@@ -1,7 +1,8 @@
-// Package nethttp connects tokenhelper to net/http: the Transport used
-// natively and in the Worker (over the Workers fetch client). It is kept
-// out of the root package so that the browser's WebAssembly, which uses
-// the browser's fetch, does not carry net/http.
+// Package nethttp connects tokenhelper to net/http: the Transport for Go
+// programs and native tests. The browser module and the Worker do not use
+// it: both send with the JavaScript fetch through internal/jsbridge.Fetch.
+// It is kept out of the root package so that their WebAssembly does not
+// carry net/http's client.
 package nethttp
 
 import (

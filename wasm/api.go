@@ -48,11 +48,9 @@ func buildTokenRequest(o js.Value) any {
 	if err != nil {
 		return jsbridge.ErrorValue(err)
 	}
-	req := workerRequest(opts.worker)
-	if opts.worker == "" {
-		if req, err = tokenhelper.BuildRequest(opts.cfg); err != nil {
-			return jsbridge.ErrorValue(err)
-		}
+	req, err := request(opts)
+	if err != nil {
+		return jsbridge.ErrorValue(err)
 	}
 	fields := js.Global().Get("Array").New()
 	for _, f := range req.MaskedFields() {
@@ -88,13 +86,11 @@ func requestToken(o js.Value) any {
 		return jsbridge.Promise(func() (any, error) { return nil, err })
 	}
 	return jsbridge.Promise(func() (any, error) {
-		var tok *tokenhelper.Token
-		var err error
-		if opts.worker != "" {
-			tok, err = client().Do(context.Background(), workerRequest(opts.worker))
-		} else {
-			tok, err = client().Token(context.Background(), opts.cfg)
+		req, err := request(opts)
+		if err != nil {
+			return nil, err
 		}
+		tok, err := client().Do(context.Background(), req)
 		if err != nil {
 			return nil, err
 		}
@@ -102,10 +98,13 @@ func requestToken(o js.Value) any {
 	})
 }
 
-// workerRequest is the POST a tokenhelper Worker answers with a token:
-// no body and only safelisted headers, so the browser sends no preflight.
-func workerRequest(url string) *tokenhelper.Request {
-	return &tokenhelper.Request{Method: "POST", URL: url, Header: map[string]string{"Accept": "application/json"}}
+// request is the token request the options describe: the core's POST to
+// a tokenhelper Worker, or the one BuildRequest makes from the Config.
+func request(opts options) (*tokenhelper.Request, error) {
+	if opts.worker != nil {
+		return opts.worker.Request()
+	}
+	return tokenhelper.BuildRequest(opts.cfg)
 }
 
 // tokenValue converts a token to the JS object of the module contract:

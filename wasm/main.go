@@ -2,7 +2,7 @@
 
 // Command wasm is tokenhelper for the browser: the core package compiled
 // to WebAssembly, exposed to JavaScript through the tokenhelper.mjs module
-// (web/tokenhelper.mjs), which is the only intended caller.
+// (web/src/tokenhelper.mjs), which is the only intended caller.
 //
 // Started by that module's load() with the name of a global callback as
 // its one argument, main hands the callback an object of functions

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"syscall/js"
 
 	"github.com/tokenhelper/tokenhelper"
@@ -18,10 +19,10 @@ var optionNames = []string{
 }
 
 // options is a JS options object read into either a core Config or the
-// URL of a tokenhelper Worker.
+// request to a tokenhelper Worker (worker not nil).
 type options struct {
 	cfg    tokenhelper.Config
-	worker string
+	worker *tokenhelper.WorkerConfig
 }
 
 // readOptions converts a JS options object. Checking the values is the
@@ -35,22 +36,20 @@ func readOptions(v js.Value) (options, error) {
 		if len(m) > 1 {
 			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "a worker holds the credentials: give no other option with it"}
 		}
-		if w == "" || tokenhelper.CheckURL(w) != nil {
-			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "must be the https URL of the worker's /token (http only on loopback)"}
+		// In a browser the browser sets Origin: the WorkerConfig has none.
+		wc := &tokenhelper.WorkerConfig{URL: w}
+		if _, err := wc.Request(); err != nil {
+			return options{}, optionError("worker", err)
 		}
-		return options{worker: w}, nil
+		return options{worker: wc}, nil
 	}
 	enc, err := tokenhelper.ParseEncoding(m["encoding"])
 	if err != nil {
 		return options{}, err
 	}
-	var style tokenhelper.AuthStyle
-	switch m["authStyle"] {
-	case "", "body":
-	case "basic":
-		style = tokenhelper.AuthBasic
-	default:
-		return options{}, &jsbridge.OptionError{Name: "authStyle", Reason: `must be "body" or "basic"`}
+	style, err := tokenhelper.ParseAuthStyle(m["authStyle"])
+	if err != nil {
+		return options{}, optionError("authStyle", err)
 	}
 	return options{cfg: tokenhelper.Config{
 		Provider: m["provider"], TokenURL: m["tokenURL"], Encoding: enc, AuthStyle: style,
@@ -58,4 +57,15 @@ func readOptions(v js.Value) (options, error) {
 		Username: m["username"], Password: m["password"], RefreshToken: m["refreshToken"],
 		Scope: m["scope"], Audience: m["audience"],
 	}}, nil
+}
+
+// optionError names the JS option behind a core configuration error,
+// keeping the core's reason.
+func optionError(name string, err error) error {
+	reason := err.Error()
+	var e *tokenhelper.Error
+	if errors.As(err, &e) && e.Description != "" {
+		reason = e.Description
+	}
+	return &jsbridge.OptionError{Name: name, Reason: reason}
 }

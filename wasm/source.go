@@ -37,14 +37,13 @@ func (t *sourceTable) open(o js.Value) any {
 	if err != nil {
 		return jsbridge.ErrorValue(err)
 	}
-	c := client()
 	var src *tokenhelper.Source
-	if opts.worker != "" {
-		req := workerRequest(opts.worker)
-		src = tokenhelper.NewSourceFunc(c, "worker "+opts.worker, func(ctx context.Context) (*tokenhelper.Token, error) {
-			return c.Do(ctx, req)
-		})
-	} else if src, err = tokenhelper.NewSource(c, opts.cfg); err != nil {
+	if opts.worker != nil {
+		src, err = tokenhelper.NewWorkerSource(client(), *opts.worker)
+	} else {
+		src, err = tokenhelper.NewSource(client(), opts.cfg)
+	}
+	if err != nil {
 		return jsbridge.ErrorValue(err)
 	}
 	t.mu.Lock()

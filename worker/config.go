@@ -4,44 +4,37 @@ import (
 	"errors"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/tokenhelper/tokenhelper"
 )
 
 // Names of the settings, as Worker vars and secrets (.dev.vars locally).
 const (
-	VarProvider       = "TOKEN_PROVIDER"
-	VarTokenURL       = "TOKEN_URL"
-	VarEncoding       = "TOKEN_ENCODING"
-	VarAuthStyle      = "TOKEN_AUTH" // "body" (default) or "basic", custom only
-	VarGrantType      = "GRANT_TYPE"
-	VarClientID       = "CLIENT_ID"
-	VarClientSecret   = "CLIENT_SECRET"
-	VarUsername       = "USERNAME"
-	VarPassword       = "PASSWORD"
-	VarScope          = "SCOPE"
-	VarAudience       = "AUDIENCE"
-	VarAllowedOrigins = "ALLOWED_ORIGINS"
-	VarMode           = "MODE"
-	VarCallerHeader   = "CALLER_JWT_HEADER"
-	VarCallerJWKSURL  = "CALLER_JWKS_URL"
-	VarCallerIssuer   = "CALLER_ISSUER"
-	VarCallerAudience = "CALLER_AUDIENCE"
-	VarSigningKey     = "SIGNING_KEY"
-	VarPreviousKey    = "SIGNING_KEY_PREVIOUS"
-	VarRotatedAt      = "SIGNING_KEY_ROTATED_AT"
-	VarTokenTTL       = "TOKEN_TTL"
-	VarUpstream       = "UPSTREAM_API_URL"
+	VarProvider        = "TOKEN_PROVIDER"
+	VarTokenURL        = "TOKEN_URL"
+	VarEncoding        = "TOKEN_ENCODING"
+	VarAuthStyle       = "TOKEN_AUTH" // "body" (default) or "basic", custom only
+	VarGrantType       = "GRANT_TYPE"
+	VarClientID        = "CLIENT_ID"
+	VarClientSecret    = "CLIENT_SECRET"
+	VarUsername        = "USERNAME"
+	VarPassword        = "PASSWORD"
+	VarScope           = "SCOPE"
+	VarAudience        = "AUDIENCE"
+	VarAllowedOrigins  = "ALLOWED_ORIGINS"
+	VarMode            = "MODE"
+	VarCallerHeader    = "CALLER_JWT_HEADER"
+	VarCallerJWKSURL   = "CALLER_JWKS_URL"
+	VarCallerIssuer    = "CALLER_ISSUER"
+	VarCallerAudience  = "CALLER_AUDIENCE"
+	VarSigningKey      = "SIGNING_KEY"
+	VarPreviousKey     = "SIGNING_KEY_PREVIOUS"
+	VarRotatedAt       = "SIGNING_KEY_ROTATED_AT"
+	VarTokenTTL        = "TOKEN_TTL"
+	VarUpstream        = "UPSTREAM_API_URL"
+	VarRateLimitPeriod = "RATE_LIMIT_PERIOD" // "10" or "60" (default) seconds, the RATE_LIMITER binding's period
 )
-
-// Vars lists every setting the worker reads.
-var Vars = []string{
-	VarProvider, VarTokenURL, VarEncoding, VarAuthStyle, VarGrantType,
-	VarClientID, VarClientSecret, VarUsername, VarPassword, VarScope,
-	VarAudience, VarAllowedOrigins, VarMode, VarCallerHeader,
-	VarCallerJWKSURL, VarCallerIssuer, VarCallerAudience,
-	VarSigningKey, VarPreviousKey, VarRotatedAt, VarTokenTTL, VarUpstream,
-}
 
 // fieldVars maps a tokenhelper.Error Field to the variable that sets it.
 var fieldVars = map[string]string{
@@ -70,6 +63,10 @@ type Settings struct {
 	// Mint, when not nil, is mode "mint": /token hands out worker-signed
 	// tokens and /api/ forwards to the upstream API.
 	Mint *MintSettings
+	// RateLimitPeriod is the period of the RATE_LIMITER binding (10 s or
+	// 60 s, Cloudflare's only two): the Retry-After of a 429 when the
+	// Limiter does not know when its window ends.
+	RateLimitPeriod time.Duration
 }
 
 // CallerSettings configures the caller identity gate.
@@ -121,6 +118,14 @@ func Load(getenv func(string) string) (*Settings, error) {
 		return s, err
 	}
 	s.Origins = origins
+	switch p := get(VarRateLimitPeriod); p {
+	case "", "60":
+		s.RateLimitPeriod = 60 * time.Second
+	case "10":
+		s.RateLimitPeriod = 10 * time.Second
+	default:
+		return s, &ConfigError{VarRateLimitPeriod, "must be 10 or 60 (seconds), the period of the RATE_LIMITER binding"}
+	}
 	switch m := get(VarMode); m {
 	case "", "pass":
 	case "mint":
@@ -147,11 +152,7 @@ func Load(getenv func(string) string) (*Settings, error) {
 	if cfg.Encoding, err = tokenhelper.ParseEncoding(get(VarEncoding)); err != nil {
 		return s, &ConfigError{VarEncoding, `must be "multipart", "form" or "json"`}
 	}
-	switch strings.ToLower(get(VarAuthStyle)) {
-	case "", "body":
-	case "basic":
-		cfg.AuthStyle = tokenhelper.AuthBasic
-	default:
+	if cfg.AuthStyle, err = tokenhelper.ParseAuthStyle(get(VarAuthStyle)); err != nil {
 		return s, &ConfigError{VarAuthStyle, `must be "body" or "basic"`}
 	}
 	r, err := cfg.Resolved()

@@ -17,8 +17,10 @@
 // or invalid setting 500 misconfigured naming the variable, never its
 // value. See README.md for the settings and the threat model.
 //
-// Because syumai/workers starts a new Go instance for every request,
-// nothing useful survives in memory: tokens, the caller JWKS and anything
-// else shared between requests live in a [Store] (the Workers Cache API or
-// KV in the Worker, [MemoryStore] natively).
+// In the Worker one long-lived Go instance serves every request of an
+// isolate (worker/entry/worker.mjs), so a [Handler] keeps its settings and
+// token Source between requests, with one provider request in flight at a
+// time. Cloudflare runs many isolates, though, and restarts them at will:
+// tokens and the caller JWKS are shared between them through a [Store]
+// (the Workers Cache API or KV in the Worker, [MemoryStore] natively).
 package worker

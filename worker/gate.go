@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"github.com/tokenhelper/tokenhelper/verify"
 	"io"
@@ -110,7 +111,7 @@ func (h *Handler) callerKeys(ctx context.Context, url string, refetch bool) (key
 	key := "jwks1-" + hex.EncodeToString(sum[:16])
 	if h.Store != nil {
 		var c cachedJWKS
-		if b, err := h.Store.Get(ctx, key); err == nil && b != nil && jsonUnmarshal(b, &c) == nil {
+		if b, err := h.Store.Get(ctx, key); err == nil && b != nil && json.Unmarshal(b, &c) == nil {
 			if !refetch || h.now().Sub(c.Fetched) < jwksRefetch {
 				if k, err := verify.ParseJWKS(c.Doc); err == nil {
 					return k, !refetch, nil
@@ -127,7 +128,7 @@ func (h *Handler) callerKeys(ctx context.Context, url string, refetch bool) (key
 		return nil, false, &gateError{http.StatusBadGateway, "bad_response", "the caller JWKS is not a usable key set"}
 	}
 	if h.Store != nil {
-		if b, err := jsonMarshal(cachedJWKS{Doc: doc, Fetched: h.now()}); err == nil {
+		if b, err := json.Marshal(cachedJWKS{Doc: doc, Fetched: h.now()}); err == nil {
 			h.Store.Put(ctx, key, b, jwksTTL)
 		}
 	}

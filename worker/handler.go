@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
 // DefaultTimeout bounds each attempt to reach the provider (and the caller
@@ -33,7 +33,8 @@ type Handler struct {
 	// Store shares tokens and the caller JWKS between requests; nil
 	// caches nothing.
 	Store Store
-	// Limiter, when set, rate-limits POST /token per client IP.
+	// Limiter, when set, rate-limits POST /token per client IP. A refusal
+	// without a wait asks the client to wait RATE_LIMIT_PERIOD.
 	Limiter Limiter
 	// Clock defaults to tokenhelper.SystemClock.
 	Clock tokenhelper.Clock
@@ -96,21 +97,21 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == jwksPath:
 		h.serveJWKS(w, r)
 	default:
-		writeError(w, http.StatusNotFound, "not_found", "no such endpoint; POST /token")
+		respond.Error(w, http.StatusNotFound, "not_found", "no such endpoint; POST /token")
 	}
 }
 
 func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
+		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "use GET")
 		return
 	}
 	if _, err := h.loadSettings(); err != nil {
 		writeMisconfigured(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 // admit loads the settings and checks the request's Origin against
@@ -124,7 +125,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (s *Settings, or
 		return nil, "", false
 	}
 	if origin == "" || !s.Origins[origin] {
-		writeError(w, http.StatusForbidden, "origin_not_allowed", "this origin may not get tokens from this worker")
+		respond.Error(w, http.StatusForbidden, "origin_not_allowed", "this origin may not get tokens from this worker")
 		return nil, "", false
 	}
 	hd := w.Header()
@@ -169,15 +170,18 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	case http.MethodPost:
 	default:
 		hd.Set("Allow", "POST, OPTIONS")
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
+		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", "use POST")
 		return
 	}
 	ctx := r.Context()
 	if h.Limiter != nil {
 		ok, wait, err := h.Limiter.Allow(ctx, "ip:"+clientIP(r))
 		if err == nil && !ok {
+			if wait <= 0 {
+				wait = s.RateLimitPeriod
+			}
 			hd.Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
-			writeError(w, http.StatusTooManyRequests, "rate_limited", "too many token requests from this address; retry later")
+			respond.Error(w, http.StatusTooManyRequests, "rate_limited", "too many token requests from this address; retry later")
 			return
 		}
 	}
@@ -188,7 +192,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 			if e.status == http.StatusUnauthorized {
 				hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			}
-			writeError(w, e.status, e.code, e.desc)
+			respond.Error(w, e.status, e.code, e.desc)
 			return
 		}
 		subject = sub
@@ -233,14 +237,14 @@ func (h *Handler) passToken(ctx context.Context, w http.ResponseWriter, s *Setti
 	}
 	tok, err := src.Token(ctx)
 	if err != nil {
-		writeUpstreamError(w, err, s.Token)
+		writeTokenError(w, err, s.Token)
 		return
 	}
 	expiresIn := int64(tok.Remaining(h.now()) / time.Second)
 	if expiresIn < 1 {
 		expiresIn = 1
 	}
-	writeJSON(w, http.StatusOK, tokenBody{AccessToken: tok.AccessToken, TokenType: tok.Type(), ExpiresIn: expiresIn})
+	respond.JSON(w, http.StatusOK, tokenBody{AccessToken: tok.AccessToken, TokenType: tok.Type(), ExpiresIn: expiresIn})
 }
 
 // tokenBody is the 200 answer of POST /token.
@@ -259,55 +263,4 @@ func clientIP(r *http.Request) string {
 		return host
 	}
 	return "unknown"
-}
-
-// upstreamStatus maps a failed token request to the worker's status: 504
-// when the provider did not answer in time, 503 when it could not be
-// reached or answered 5xx/429 after the retries, 502 when it refused the
-// request (RFC 6749 error) or answered something unusable.
-func upstreamStatus(e *tokenhelper.Error) int {
-	switch {
-	case e.Kind == tokenhelper.ErrTimeout:
-		return http.StatusGatewayTimeout
-	case e.Temporary():
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusBadGateway
-}
-
-// writeUpstreamError answers a failed token request without anything
-// secret: the provider's error code and a description of our own, with the
-// provider's description (secrets masked) when it sent one.
-func writeUpstreamError(w http.ResponseWriter, err error, cfg tokenhelper.Config) {
-	var e *tokenhelper.Error
-	if !errors.As(err, &e) {
-		writeError(w, http.StatusBadGateway, tokenhelper.CodeNetwork, "the token request failed")
-		return
-	}
-	if e.Kind == tokenhelper.ErrConfig {
-		writeMisconfigured(w, fromCoreError(err))
-		return
-	}
-	status := upstreamStatus(e)
-	var desc string
-	switch e.Kind {
-	case tokenhelper.ErrRejected:
-		desc = "the token endpoint refused the request"
-	case tokenhelper.ErrTimeout:
-		desc = "the token endpoint did not answer in time"
-	case tokenhelper.ErrNetwork:
-		desc = "the token endpoint could not be reached"
-	default:
-		desc = "the token endpoint's answer is not a usable token response"
-	}
-	if e.Status != 0 {
-		desc += " (HTTP " + strconv.Itoa(e.Status) + ")"
-	}
-	if e.Kind == tokenhelper.ErrRejected && e.Description != "" {
-		desc += ": " + scrub(e.Description, cfg)
-	}
-	if status == http.StatusServiceUnavailable && e.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
-	}
-	writeError(w, status, safeCode(e.Code), desc)
 }

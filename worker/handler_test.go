@@ -3,6 +3,7 @@
 package worker_test
 
 import (
+	"context"
 	"net/http"
 	"sort"
 	"strings"
@@ -254,5 +255,25 @@ func TestRateLimit(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	if w := f.do(h(), "POST", "/token", testOrigin, "CF-Connecting-IP", "203.0.113.7"); w.Code != 200 {
 		t.Errorf("after the window: got %d, want 200", w.Code)
+	}
+}
+
+// refuseAll is a Limiter that, like Cloudflare's binding, refuses without
+// saying for how long.
+type refuseAll struct{}
+
+func (refuseAll) Allow(context.Context, string) (bool, time.Duration, error) { return false, 0, nil }
+
+// TestRateLimitPeriod: a refusal without a wait announces RATE_LIMIT_PERIOD.
+func TestRateLimitPeriod(t *testing.T) {
+	f := newFixture(t)
+	for period, want := range map[string]string{"": "60", "60": "60", "10": "10"} {
+		x := f.handler(f.env.with(worker.VarRateLimitPeriod, period))
+		x.Limiter = refuseAll{}
+		w := f.do(x, "POST", "/token", testOrigin)
+		wantError(t, w, http.StatusTooManyRequests, "rate_limited")
+		if got := w.Header().Get("Retry-After"); got != want {
+			t.Errorf("RATE_LIMIT_PERIOD %q: Retry-After got %q, want %s", period, got, want)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper/worker/apiproxy"
+	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 	"github.com/tokenhelper/tokenhelper/worker/mint"
 )
 
@@ -29,10 +30,10 @@ func (h *Handler) minter(r *http.Request, s *Settings) *mint.Minter {
 func (h *Handler) mintToken(w http.ResponseWriter, r *http.Request, s *Settings, origin, subject string) {
 	tok, exp, err := h.minter(r, s).Mint(origin, subject)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "server_error", "could not sign a token")
+		respond.Error(w, http.StatusInternalServerError, "server_error", "could not sign a token")
 		return
 	}
-	writeJSON(w, http.StatusOK, tokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: max(1, int64(exp.Sub(h.now())/time.Second))})
+	respond.JSON(w, http.StatusOK, tokenBody{AccessToken: tok, TokenType: "Bearer", ExpiresIn: max(1, int64(exp.Sub(h.now())/time.Second))})
 }
 
 // serveAPI forwards /api/... for an admitted origin holding a minted token
@@ -43,7 +44,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if s.Mint == nil {
-		writeError(w, http.StatusNotFound, "not_found", "/api/ is only served in mode mint")
+		respond.Error(w, http.StatusNotFound, "not_found", "/api/ is only served in mode mint")
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -56,7 +57,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.minter(r, s).Verify(strings.TrimSpace(raw), origin); err != nil {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		writeError(w, http.StatusUnauthorized, "invalid_token", "a token minted by this worker for this origin is required; POST /token for one")
+		respond.Error(w, http.StatusUnauthorized, "invalid_token", "a token minted by this worker for this origin is required; POST /token for one")
 		return
 	}
 	src, err := h.source(s)
@@ -64,7 +65,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeMisconfigured(w, fromCoreError(err))
 		return
 	}
-	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout()}
+	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token)}
 	p.ServeHTTP(w, r)
 }
 
@@ -72,7 +73,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	s, err := h.loadSettings()
 	if err != nil || s.Mint == nil {
-		writeError(w, http.StatusNotFound, "not_found", "keys are only published in mode mint")
+		respond.Error(w, http.StatusNotFound, "not_found", "keys are only published in mode mint")
 		return
 	}
 	hd := w.Header()

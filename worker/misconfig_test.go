@@ -51,6 +51,7 @@ func TestMisconfiguration(t *testing.T) {
 		{"mint with a TTL too long", f.env.with(worker.VarMode, "mint", worker.VarSigningKey, mintKey, worker.VarUpstream, "https://api.example.com", worker.VarTokenTTL, "86400"), "TOKEN_TTL", "86400"},
 		{"mint with a previous key but no rotation time", f.env.with(worker.VarMode, "mint", worker.VarSigningKey, mintKey, worker.VarUpstream, "https://api.example.com", worker.VarPreviousKey, mintKey+"-old"), "SIGNING_KEY_ROTATED_AT", ""},
 		{"unknown mode", f.env.with(worker.VarMode, "mode-value-xyz"), "MODE", "mode-value-xyz"},
+		{"rate limit period not 10 or 60", f.env.with(worker.VarRateLimitPeriod, "30s-value"), "RATE_LIMIT_PERIOD", "30s-value"},
 		{"caller issuer without JWKS", f.env.with(worker.VarCallerIssuer, "https://issuer-value.example"), "CALLER_JWKS_URL", "issuer-value"},
 		{"caller JWKS over http", caller.with(worker.VarCallerJWKSURL, "http://jwks-value.example/certs"), "CALLER_JWKS_URL", "jwks-value"},
 		{"caller JWKS without issuer", caller.with(worker.VarCallerIssuer, ""), "CALLER_ISSUER", ""},

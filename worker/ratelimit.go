@@ -9,9 +9,9 @@ import (
 // Limiter decides whether a client (keyed by its IP address) may make
 // another token request now. In the Worker it is Cloudflare's rate
 // limiting binding, shared by the isolates of a location; [MemoryLimiter]
-// counts in one process only, which with syumai's one Go instance per
-// request means one request: natively it is real, in the Worker it limits
-// nothing (see README.md).
+// counts in one process only: natively it is real, but in the Worker it
+// would count the requests of one isolate (its one Go instance) among the
+// many Cloudflare runs, so the Worker does not use it (see README.md).
 type Limiter interface {
 	// Allow reports whether key may go on; when it may not, retryAfter is
 	// how long to wait (0 when unknown).

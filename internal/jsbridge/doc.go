@@ -1,7 +1,9 @@
 //go:build js && wasm
 
-// Package jsbridge is the one place where Go meets JavaScript values
-// (syscall/js): awaiting promises, sending token requests with fetch, and
-// turning Go errors into JS Error objects. The browser module (wasm/) and
-// the Worker (worker/) both use it; neither holds logic of its own here.
+// Package jsbridge holds the syscall/js plumbing that the browser module
+// (wasm/) and the Worker (worker/cmd/worker) share: awaiting promises,
+// sending token requests with fetch (Fetch), reading JS options objects
+// and turning Go errors into JS Error objects. What only one of them needs
+// (the wasm exports, the Worker's bindings and its request hand-over)
+// stays in that adapter; neither holds token logic of its own here.
 package jsbridge

@@ -4,7 +4,6 @@ package jsbridge
 
 import (
 	"encoding/json"
-	"errors"
 	"maps"
 	"slices"
 	"strconv"
@@ -64,9 +63,6 @@ func ToJS(v any) js.Value {
 	return js.ValueOf(v) // bool, numbers, string, js.Value
 }
 
-// ErrNotString reports an option that is set but is not a string.
-var ErrNotString = errors.New("must be a string")
-
 // Strings reads the string members of a JS options object into a map,
 // keyed by member name. Undefined and null members are left out; any other
 // non-string member is an error naming it. Members not listed in allowed
@@ -92,7 +88,7 @@ func Strings(opts js.Value, allowed ...string) (map[string]string, error) {
 		case js.TypeString:
 			out[k] = v.String()
 		default:
-			return nil, &OptionError{Name: k, Reason: ErrNotString.Error() + ", not " + v.Type().String()}
+			return nil, &OptionError{Name: k, Reason: "must be a string, not " + v.Type().String()}
 		}
 	}
 	return out, nil

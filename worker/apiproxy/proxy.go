@@ -12,9 +12,7 @@
 package apiproxy
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -24,6 +22,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
 // Proxy is an http.Handler forwarding Prefix/... to Upstream/....
@@ -44,6 +43,9 @@ type Proxy struct {
 	// MaxBody caps request bodies, which are buffered so that a 401 can be
 	// retried (default 1 MiB).
 	MaxBody int64
+	// Redact masks the Worker's secrets in the provider's text of a
+	// refused token request (respond.Scrub); nil leaves that text out.
+	Redact func(string) string
 }
 
 // forwardedRequestHeaders are the only request headers sent upstream.
@@ -67,11 +69,11 @@ func droppedResponseHeader(name string) bool {
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target, ok := p.target(r)
 	if !ok {
-		writeError(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
+		respond.Error(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
 		return
 	}
 	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
+		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
 		return
 	}
 	max := p.MaxBody
@@ -82,11 +84,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
+			respond.Error(w, http.StatusBadRequest, "invalid_request", "could not read the request body")
 			return
 		}
 		if int64(len(b)) > max {
-			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
+			respond.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
 			return
 		}
 		body = b
@@ -154,23 +156,17 @@ var (
 	errUnavailable = errors.New("the API could not be reached")
 )
 
-// fail answers the contract's 502/503/504 without detail that could hold a
-// secret: the provider's error code at most.
+// fail answers the contract's 502/503/504 without detail that could hold
+// a secret: upstream_* when the API failed, and the core's own codes
+// (respond.FromCore) when the token provider did.
 func (p *Proxy) fail(w http.ResponseWriter, err error) {
-	var e *tokenhelper.Error
 	switch {
 	case errors.Is(err, errTimeout):
-		writeError(w, http.StatusGatewayTimeout, "upstream_timeout", err.Error())
+		respond.Error(w, http.StatusGatewayTimeout, "upstream_timeout", err.Error())
 	case errors.Is(err, errUnavailable):
-		writeError(w, http.StatusBadGateway, "upstream_unavailable", err.Error())
-	case errors.As(err, &e) && e.Kind == tokenhelper.ErrTimeout:
-		writeError(w, http.StatusGatewayTimeout, "provider_timeout", "the token provider did not answer in time")
-	case errors.As(err, &e) && e.Temporary():
-		writeError(w, http.StatusServiceUnavailable, "provider_unavailable", "the token provider is unavailable; try again later")
-	case errors.As(err, &e) && e.Kind == tokenhelper.ErrRejected:
-		writeError(w, http.StatusBadGateway, e.Code, "the token provider refused the worker's credentials")
+		respond.Error(w, http.StatusBadGateway, "upstream_unavailable", err.Error())
 	default:
-		writeError(w, http.StatusBadGateway, "provider_error", "the token provider gave no usable token")
+		respond.FromCore(err, p.Redact).Write(w)
 	}
 }
 
@@ -222,12 +218,4 @@ func firstNonEmpty(a, b string) string {
 		return a
 	}
 	return b
-}
-
-func writeError(w http.ResponseWriter, status int, code, desc string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	b, _ := json.Marshal(map[string]string{"error": code, "error_description": desc})
-	w.Write(bytes.TrimSpace(b))
 }

@@ -185,8 +185,25 @@ func TestUpstreamFailures(t *testing.T) {
 	w := s.do(t, httptest.NewRequest("GET", "/api/x", nil))
 	var body map[string]string
 	json.Unmarshal(w.Body.Bytes(), &body)
-	if w.Code != 503 || body["error"] != "provider_unavailable" {
-		t.Errorf("provider down: got %d %v, want 503 provider_unavailable", w.Code, body)
+	if w.Code != 503 || body["error"] != "network" {
+		t.Errorf("provider down: got %d %v, want 503 network (the core's code)", w.Code, body)
+	}
+	s.proxy.Token = func(ctx context.Context) (*tokenhelper.Token, error) {
+		return nil, &tokenhelper.Error{Kind: tokenhelper.ErrTimeout, Code: tokenhelper.CodeTimeout}
+	}
+	w = s.do(t, httptest.NewRequest("GET", "/api/x", nil))
+	json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != 504 || body["error"] != "timeout" {
+		t.Errorf("provider slow: got %d %v, want 504 timeout (the core's code)", w.Code, body)
+	}
+	s.proxy.Token = func(ctx context.Context) (*tokenhelper.Token, error) {
+		return nil, &tokenhelper.Error{Kind: tokenhelper.ErrRejected, Code: "invalid_client", Status: 401, Description: "bad secret s3cret"}
+	}
+	s.proxy.Redact = func(s string) string { return strings.ReplaceAll(s, "s3cret", tokenhelper.Mask) }
+	w = s.do(t, httptest.NewRequest("GET", "/api/x", nil))
+	json.Unmarshal(w.Body.Bytes(), &body)
+	if w.Code != 502 || body["error"] != "invalid_client" || strings.Contains(w.Body.String(), "s3cret") {
+		t.Errorf("provider refused: got %d %v, want 502 invalid_client with the secret masked", w.Code, body)
 	}
 }
 

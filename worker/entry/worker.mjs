@@ -5,10 +5,14 @@
 // GO_INSTANCE unset or "long-lived": one Go instance per isolate. It is
 // started inside the first request (in workerd Date.now() is 0 at global
 // scope and the env is only known there), synchronously, so concurrent
-// first requests cannot start two; every request is then served by the
-// same binding.handleRequest. If the Go program exits or its wasm traps (a
-// panic outside the handler's recover, out of memory), every request in
-// flight on it answers 500 and the next request starts a fresh instance.
+// first requests cannot start two; every request is then served by that
+// instance through binding.serve (worker/cmd/worker/instance.go): the
+// request is read in full here and Go hands back {status, headers, body}.
+// syumai's binding.handleRequest, whose per-answer streams leak in a
+// program that lives on, serves only GO_INSTANCE=per-request. If the Go
+// program exits or its wasm traps (a panic outside the handler's recover,
+// out of memory), every request in flight on it answers 500 and the next
+// request starts a fresh instance.
 //
 // GO_INSTANCE=per-request keeps syumai's behaviour (a new Go instance for
 // every request, exiting after its answer), for the benchmark.
@@ -46,12 +50,19 @@ const JSON_HEADERS = {
   "X-Content-Type-Options": "nosniff",
 };
 
-// failed is the answer of a request whose Go instance died under it.
+// errorResponse is a 500 error answer made here, where Go cannot answer:
+// the same {error, error_description} body as Go's respond.Error.
+function errorResponse(code, description) {
+  return new Response(JSON.stringify({ error: code, error_description: description }) + "\n", {
+    status: 500,
+    headers: JSON_HEADERS,
+  });
+}
+
+// failed is the answer of a request whose Go instance died under it (or
+// could not start).
 function failed() {
-  return new Response(
-    '{"error":"server_error","error_description":"the worker\'s Go instance stopped; retry the request"}\n',
-    { status: 500, headers: JSON_HEADERS },
-  );
+  return errorResponse("server_error", "the worker's Go instance stopped; retry the request");
 }
 
 // ---- outbound calls, counted (see (4) above) ---------------------------------
@@ -243,10 +254,7 @@ function fetch(req, env, ctx) {
     return serve(inst, req);
   }
   if (mode !== "long-lived") {
-    return new Response(
-      '{"error":"misconfigured","error_description":"GO_INSTANCE must be \\"long-lived\\" or \\"per-request\\""}\n',
-      { status: 500, headers: JSON_HEADERS },
-    );
+    return errorResponse("misconfigured", 'GO_INSTANCE must be "long-lived" or "per-request"');
   }
   if (!current || current.dead) {
     try {

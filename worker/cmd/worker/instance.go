@@ -10,6 +10,8 @@ import (
 	"syscall/js"
 
 	"github.com/syumai/workers"
+
+	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
 // serve hands h to the entry module for as long as it asked:
@@ -75,10 +77,11 @@ func instanceMode() string {
 // Header values are passed one by one, so Set-Cookie and values with
 // commas arrive whole. Nothing here outlives the call.
 func serveRequest(h http.Handler, in js.Value) js.Value {
+	w := &bufferedWriter{header: http.Header{}}
 	u, err := url.Parse(in.Get("url").String())
 	if err != nil {
-		return answer(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
-			[]byte(`{"error":"invalid_request","error_description":"the request URL cannot be read"}`+"\n"))
+		respond.Error(w, http.StatusBadRequest, "invalid_request", "the request URL cannot be read")
+		return w.answer()
 	}
 	var body []byte
 	if b := in.Get("body"); b.Type() == js.TypeObject {
@@ -87,8 +90,8 @@ func serveRequest(h http.Handler, in js.Value) js.Value {
 	}
 	r, err := http.NewRequestWithContext(context.Background(), in.Get("method").String(), u.String(), bytes.NewReader(body))
 	if err != nil {
-		return answer(http.StatusBadRequest, http.Header{"Content-Type": {"application/json"}},
-			[]byte(`{"error":"invalid_request","error_description":"the request cannot be read"}`+"\n"))
+		respond.Error(w, http.StatusBadRequest, "invalid_request", "the request cannot be read")
+		return w.answer()
 	}
 	hs := in.Get("headers")
 	for i, n := 0, hs.Length(); i < n; i++ {
@@ -103,23 +106,24 @@ func serveRequest(h http.Handler, in js.Value) js.Value {
 	if len(body) == 0 {
 		r.Body = http.NoBody
 	}
-	w := &bufferedWriter{header: http.Header{}}
 	h.ServeHTTP(w, r)
-	return answer(w.statusCode(), w.header, w.buf.Bytes())
+	return w.answer()
 }
 
-func answer(status int, header http.Header, body []byte) js.Value {
+// answer is what the writer holds, as the entry module's
+// {status, headers, body}.
+func (w *bufferedWriter) answer() js.Value {
 	out := js.Global().Get("Object").New()
-	out.Set("status", status)
+	out.Set("status", w.statusCode())
 	hs := js.Global().Get("Array").New()
-	for k, vs := range header {
+	for k, vs := range w.header {
 		for _, v := range vs {
 			hs.Call("push", js.ValueOf([]any{k, v}))
 		}
 	}
 	out.Set("headers", hs)
-	b := js.Global().Get("Uint8Array").New(len(body))
-	js.CopyBytesToJS(b, body)
+	b := js.Global().Get("Uint8Array").New(w.buf.Len())
+	js.CopyBytesToJS(b, w.buf.Bytes())
 	out.Set("body", b)
 	return out
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"context"
-	"strconv"
 	"syscall/js"
 	"time"
 
@@ -23,19 +22,13 @@ func newLimiter() worker.Limiter {
 	if b.Type() != js.TypeObject {
 		return nil
 	}
-	period := 60 * time.Second
-	if n, err := strconv.Atoi(cloudflare.Getenv("RATE_LIMIT_PERIOD")); err == nil && n > 0 {
-		period = time.Duration(n) * time.Second
-	}
-	return bindingLimiter{b, period}
+	return bindingLimiter{b}
 }
 
-// bindingLimiter asks the rate limiting binding; it does not say when the
-// window ends, so a refusal asks the client to wait one period.
-type bindingLimiter struct {
-	b      js.Value
-	period time.Duration
-}
+// bindingLimiter asks the rate limiting binding. The binding does not say
+// when the window ends, so a refusal says 0 and the Handler asks the
+// client to wait RATE_LIMIT_PERIOD (worker.Settings.RateLimitPeriod).
+type bindingLimiter struct{ b js.Value }
 
 func (l bindingLimiter) Allow(_ context.Context, key string) (bool, time.Duration, error) {
 	arg := js.Global().Get("Object").New()
@@ -47,5 +40,5 @@ func (l bindingLimiter) Allow(_ context.Context, key string) (bool, time.Duratio
 	if v.Get("success").Bool() {
 		return true, 0, nil
 	}
-	return false, l.period, nil
+	return false, 0, nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
 	"github.com/tokenhelper/tokenhelper/worker"
+	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
 func main() {
@@ -56,9 +57,7 @@ type recoverer struct{ h http.Handler }
 func (rc recoverer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if recover() != nil {
-			w.Header().Set("Content-Type", "application/json; charset=utf-8")
-			w.WriteHeader(http.StatusInternalServerError)
-			w.Write([]byte(`{"error":"server_error","error_description":"the worker failed"}` + "\n"))
+			respond.Error(w, http.StatusInternalServerError, "server_error", "the worker failed")
 		}
 	}()
 	rc.h.ServeHTTP(w, r)
