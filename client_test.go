@@ -55,12 +55,12 @@ func TestClientRetries(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.kind)
 			}
 			if tt.sleeps != nil {
-				if len(clock.sleeps) != len(tt.sleeps) || (len(tt.sleeps) > 0 && clock.sleeps[0] != tt.sleeps[0]) {
-					t.Errorf("got sleeps %v, want %v", clock.sleeps, tt.sleeps)
+				if len(clock.Sleeps()) != len(tt.sleeps) || (len(tt.sleeps) > 0 && clock.Sleeps()[0] != tt.sleeps[0]) {
+					t.Errorf("got sleeps %v, want %v", clock.Sleeps(), tt.sleeps)
 				}
 				return
 			}
-			for i, d := range clock.sleeps {
+			for i, d := range clock.Sleeps() {
 				base := DefaultRetry.Base << i
 				if d < base/2 || d > base {
 					t.Errorf("sleep %d: got %v, want between %v and %v", i, d, base/2, base)

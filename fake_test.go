@@ -6,40 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
+
+	"github.com/tokenhelper/tokenhelper/internal/fakeclock"
 )
 
-// fakeClock is a Clock whose Sleep advances time at once.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
+// fakeClock is the tests' clock: Sleep advances it at once.
+type fakeClock = fakeclock.Clock
 
-func newFakeClock() *fakeClock { return &fakeClock{now: testNow} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	c.sleeps = append(c.sleeps, d)
-	return nil
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newFakeClock() *fakeClock { return fakeclock.New(testNow) }
 
 // fakeEndpoint is a scripted token endpoint behind a Transport. It records
 // every request; answers come from script (by call number, from 1) or, past

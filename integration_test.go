@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/tokenhelper/tokenhelper/verify"
 	"net/http/httptest"
 	"reflect"
 	"strings"
@@ -13,8 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/verify"
+
 	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+	"github.com/tokenhelper/tokenhelper/internal/fakeclock"
 	"github.com/tokenhelper/tokenhelper/nethttp"
 )
 
@@ -26,25 +28,8 @@ const (
 	demoPassword = demoprovider.DefaultPassword
 )
 
-// clock is a fake Clock shared by the client and the demo provider.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-func (c *clock) Sleep(ctx context.Context, d time.Duration) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	c.Advance(d)
-	return nil
-}
+// newClock is a fake Clock shared by the client and the demo provider.
+func newClock() *fakeclock.Clock { return fakeclock.New(time.Now()) }
 
 func startDemo(t *testing.T, now func() time.Time) (*demoprovider.Server, string) {
 	t.Helper()
@@ -181,7 +166,7 @@ func TestDemoRefreshTokenGrant(t *testing.T) {
 // 1 request; again before the margin → 0 more; after it → 1 more, a
 // refresh_token grant.
 func TestDemoSingleFlightAndMargin(t *testing.T) {
-	clk := &clock{now: time.Now()}
+	clk := newClock()
 	srv, base := startDemo(t, clk.Now)
 	src, err := tokenhelper.NewSource(&tokenhelper.Client{Transport: nethttp.New(nil), Clock: clk}, demoConfig(base, "alphaus-ripple"))
 	if err != nil {
@@ -266,7 +251,7 @@ func TestDemoFaults(t *testing.T) {
 			if tt.secret != "" {
 				cfg.ClientSecret = tt.secret
 			}
-			c := &tokenhelper.Client{Transport: nethttp.New(nil), Clock: &clock{now: time.Now()}, Timeout: tt.timeout}
+			c := &tokenhelper.Client{Transport: nethttp.New(nil), Clock: newClock(), Timeout: tt.timeout}
 			tok, err := c.Token(context.Background(), cfg)
 			if n := srv.Count(); n != tt.calls {
 				t.Errorf("provider saw %d requests, want %d", n, tt.calls)
@@ -295,7 +280,7 @@ func TestDemoProviderDown(t *testing.T) {
 	ts := httptest.NewServer(demoprovider.New(demoprovider.Options{}))
 	base := ts.URL
 	ts.Close()
-	c := &tokenhelper.Client{Transport: nethttp.New(nil), Clock: &clock{now: time.Now()}}
+	c := &tokenhelper.Client{Transport: nethttp.New(nil), Clock: newClock()}
 	_, err := c.Token(context.Background(), demoConfig(base, "aluma"))
 	var e *tokenhelper.Error
 	if !errors.Is(err, tokenhelper.ErrNetwork) || !errors.As(err, &e) || !e.Temporary() {

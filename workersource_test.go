@@ -34,7 +34,7 @@ func workerServer(t *testing.T, status int, ctype, body string, check func(*http
 }
 
 func workerClient() *tokenhelper.Client {
-	c := &clock{now: time.Now()}
+	c := newClock()
 	return &tokenhelper.Client{Transport: nethttp.New(nil), Clock: c, Retry: tokenhelper.RetryPolicy{Attempts: 2, Base: time.Millisecond, Max: time.Millisecond}}
 }
 

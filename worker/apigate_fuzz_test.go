@@ -4,12 +4,8 @@ package worker_test
 
 import (
 	"bytes"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -19,6 +15,7 @@ import (
 
 	"github.com/tokenhelper/tokenhelper/internal/demoapi"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+	"github.com/tokenhelper/tokenhelper/internal/testkeys"
 	"github.com/tokenhelper/tokenhelper/nethttp"
 	"github.com/tokenhelper/tokenhelper/verify"
 	"github.com/tokenhelper/tokenhelper/worker"
@@ -46,6 +43,7 @@ func FuzzAPIGate(f *testing.F) {
 		api.ServeHTTP(w, r)
 	}))
 	f.Cleanup(upstream.Close)
+	_, signingKey := testkeys.Ed25519(f)
 	clock := newClock() // stands still: minted tokens stay valid for the whole run
 	e := env{
 		worker.VarProvider:       "alphaus-ripple",
@@ -54,7 +52,7 @@ func FuzzAPIGate(f *testing.F) {
 		worker.VarClientSecret:   secret,
 		worker.VarAllowedOrigins: testOrigin + "," + other,
 		worker.VarMode:           "mint",
-		worker.VarSigningKey:     fuzzSigningKey(f),
+		worker.VarSigningKey:     signingKey,
 		worker.VarTokenTTL:       "120",
 		worker.VarUpstream:       upstream.URL + "/v1",
 	}
@@ -135,18 +133,4 @@ func sameJWT(a, b string) bool {
 		}
 	}
 	return true
-}
-
-// fuzzSigningKey is a fresh Ed25519 SIGNING_KEY in PKCS#8 PEM.
-func fuzzSigningKey(tb testing.TB) string {
-	tb.Helper()
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
 }

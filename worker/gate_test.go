@@ -17,7 +17,7 @@ import (
 func TestCallerGate(t *testing.T) {
 	f := newFixture(t)
 	keys := newCallerKeys(t)
-	e := keys.env(f.env)
+	e := callerEnv(keys, f.env)
 	now := f.clock.Now()
 	_, otherKey, _ := ed25519.GenerateKey(rand.Reader)
 	foreign := jwt.NewWithClaims(jwt.SigningMethodEdDSA, jwt.MapClaims{"iss": callerIssuer, "aud": callerAudience,
@@ -35,14 +35,14 @@ func TestCallerGate(t *testing.T) {
 		reason string
 	}{
 		{"missing", "", "", "required"},
-		{"not bearer", "Authorization", "Basic " + keys.sign(now, nil), "required"},
-		{"wrong audience", "Authorization", "Bearer " + keys.sign(now, func(c jwt.MapClaims) { c["aud"] = "other-app" }), "wrong audience"},
-		{"wrong issuer", "Authorization", "Bearer " + keys.sign(now, func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), "wrong issuer"},
-		{"expired", "Authorization", "Bearer " + keys.sign(now, func(c jwt.MapClaims) {
+		{"not bearer", "Authorization", "Basic " + keys.Sign(now, nil), "required"},
+		{"wrong audience", "Authorization", "Bearer " + keys.Sign(now, func(c jwt.MapClaims) { c["aud"] = "other-app" }), "wrong audience"},
+		{"wrong issuer", "Authorization", "Bearer " + keys.Sign(now, func(c jwt.MapClaims) { c["iss"] = "https://evil.example" }), "wrong issuer"},
+		{"expired", "Authorization", "Bearer " + keys.Sign(now, func(c jwt.MapClaims) {
 			c["iat"], c["exp"] = now.Add(-time.Hour).Unix(), now.Add(-10*time.Minute).Unix()
 		}), "expired"},
-		{"no exp", "Authorization", "Bearer " + keys.sign(now, func(c jwt.MapClaims) { delete(c, "exp") }), "claim is missing"},
-		{"alg none", "Authorization", "Bearer " + unsigned(now), "not accepted"},
+		{"no exp", "Authorization", "Bearer " + keys.Sign(now, func(c jwt.MapClaims) { delete(c, "exp") }), "claim is missing"},
+		{"alg none", "Authorization", "Bearer " + keys.Unsigned(now), "not accepted"},
 		{"HS256", "Authorization", "Bearer " + hsJWT, "not accepted"},
 		{"other key", "Authorization", "Bearer " + foreignJWT, "signature"},
 		{"malformed", "Authorization", "Bearer not.a.jwt", "malformed"},
@@ -70,13 +70,13 @@ func TestCallerGate(t *testing.T) {
 		t.Errorf("provider requests for refused callers: got %d, want 0", n)
 	}
 	for range 3 {
-		w := f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.sign(now, nil))
+		w := f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.Sign(now, nil))
 		if w.Code != 200 {
 			t.Fatalf("valid caller: got %d, want 200 (%s)", w.Code, w.Body)
 		}
 	}
 	// Unknown kids ask for the JWKS again at most once a minute.
-	if n := keys.fetches.Load(); n != 1 {
+	if n := keys.Fetches(); n != 1 {
 		t.Errorf("JWKS fetches: got %d, want 1 (cached in the Store)", n)
 	}
 }
@@ -84,7 +84,7 @@ func TestCallerGate(t *testing.T) {
 func TestCallerGateCustomHeader(t *testing.T) {
 	f := newFixture(t)
 	keys := newCallerKeys(t)
-	e := keys.env(f.env).with(worker.VarCallerHeader, "Cf-Access-Jwt-Assertion")
+	e := callerEnv(keys, f.env).with(worker.VarCallerHeader, "Cf-Access-Jwt-Assertion")
 	w := f.do(f.handler(e), "OPTIONS", "/token", testOrigin)
 	if !strings.Contains(w.Header().Get("Access-Control-Allow-Headers"), "Cf-Access-Jwt-Assertion") {
 		t.Errorf("Access-Control-Allow-Headers: got %q, want the caller header", w.Header().Get("Access-Control-Allow-Headers"))
@@ -95,20 +95,20 @@ func TestCallerGateCustomHeader(t *testing.T) {
 	if got := f.do(f.handler(f.env), "OPTIONS", "/token", testOrigin).Header().Get("Access-Control-Allow-Credentials"); got != "" {
 		t.Errorf("Access-Control-Allow-Credentials without the caller gate: got %q, want none", got)
 	}
-	w = f.do(f.handler(e), "POST", "/token", testOrigin, "Cf-Access-Jwt-Assertion", keys.sign(f.clock.Now(), nil))
+	w = f.do(f.handler(e), "POST", "/token", testOrigin, "Cf-Access-Jwt-Assertion", keys.Sign(f.clock.Now(), nil))
 	if w.Code != 200 {
 		t.Fatalf("status: got %d, want 200 (%s)", w.Code, w.Body)
 	}
-	w = f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.sign(f.clock.Now(), nil))
+	w = f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.Sign(f.clock.Now(), nil))
 	wantError(t, w, http.StatusUnauthorized, "invalid_token")
 }
 
 func TestCallerJWKSDown(t *testing.T) {
 	f := newFixture(t)
 	keys := newCallerKeys(t)
-	e := keys.env(f.env)
-	keys.srv.Close()
-	w := f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.sign(f.clock.Now(), nil))
+	e := callerEnv(keys, f.env)
+	keys.Close()
+	w := f.do(f.handler(e), "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.Sign(f.clock.Now(), nil))
 	wantError(t, w, http.StatusServiceUnavailable, "network")
 	if n := f.demo.Count(); n != 0 {
 		t.Errorf("provider requests: got %d, want 0", n)

@@ -3,23 +3,18 @@
 package worker_test
 
 import (
-	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+	"github.com/tokenhelper/tokenhelper/internal/fakeclock"
+	"github.com/tokenhelper/tokenhelper/internal/testkeys"
 	"github.com/tokenhelper/tokenhelper/nethttp"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
@@ -30,28 +25,10 @@ const (
 	password   = demoprovider.DefaultPassword
 )
 
-// fakeClock is a settable clock whose Sleep returns at once, so retries
-// cost no time.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// fakeClock is the tests' settable clock (Sleep advances it at once).
+type fakeClock = fakeclock.Clock
 
-func newClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error { return ctx.Err() }
+func newClock() *fakeClock { return fakeclock.New(time.Now()) }
 
 // env is a set of worker settings.
 type env map[string]string
@@ -182,62 +159,17 @@ func wantError(t *testing.T, w *httptest.ResponseRecorder, status int, code stri
 	return m
 }
 
-// callerKeys is a caller-identity issuer: an Ed25519 key and a JWKS server
-// counting its fetches.
-type callerKeys struct {
-	priv    ed25519.PrivateKey
-	srv     *httptest.Server
-	fetches atomic.Int32
-}
-
 const (
 	callerIssuer   = "https://team.example.com"
 	callerAudience = "aud-tag-123"
 )
 
-func newCallerKeys(t *testing.T) *callerKeys {
-	t.Helper()
-	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
-	k := &callerKeys{priv: priv}
-	doc, _ := json.Marshal(map[string]any{"keys": []map[string]string{{
-		"kty": "OKP", "crv": "Ed25519", "kid": "k1", "alg": "EdDSA", "use": "sig",
-		"x": base64.RawURLEncoding.EncodeToString(pub),
-	}}})
-	k.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		k.fetches.Add(1)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write(doc)
-	}))
-	t.Cleanup(k.srv.Close)
-	return k
+// newCallerKeys starts a caller-identity issuer (see testkeys.Issuer).
+func newCallerKeys(t *testing.T) *testkeys.Issuer {
+	return testkeys.NewIssuer(t, callerIssuer, callerAudience)
 }
 
-func (k *callerKeys) env(e env) env {
-	return e.with(worker.VarCallerJWKSURL, k.srv.URL+"/certs", worker.VarCallerIssuer, callerIssuer, worker.VarCallerAudience, callerAudience)
+// callerEnv adds the caller gate of issuer k to e.
+func callerEnv(k *testkeys.Issuer, e env) env {
+	return e.with(worker.VarCallerJWKSURL, k.JWKSURL, worker.VarCallerIssuer, k.Issuer, worker.VarCallerAudience, k.Audience)
 }
-
-// sign makes a caller JWT; edit changes the claims before signing.
-func (k *callerKeys) sign(now time.Time, edit func(jwt.MapClaims)) string {
-	c := jwt.MapClaims{"iss": callerIssuer, "aud": callerAudience, "sub": "user@example.com",
-		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()}
-	if edit != nil {
-		edit(c)
-	}
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, c)
-	t.Header["kid"] = "k1"
-	s, err := t.SignedString(k.priv)
-	if err != nil {
-		panic(err)
-	}
-	return s
-}
-
-// unsigned returns an alg "none" token with valid claims.
-func unsigned(now time.Time) string {
-	t := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": callerIssuer, "aud": callerAudience,
-		"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix()})
-	s, _ := t.SignedString(jwt.UnsafeAllowNoneSignatureType)
-	return s
-}
-
-var _ tokenhelper.Clock = (*fakeClock)(nil)

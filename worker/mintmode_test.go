@@ -4,20 +4,19 @@ package worker_test
 
 import (
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"github.com/tokenhelper/tokenhelper/verify"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/verify"
+
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoapi"
+	"github.com/tokenhelper/tokenhelper/internal/testkeys"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
 
@@ -60,12 +59,6 @@ func (f *mintFixture) mint(origin string) string {
 	return decode(f.t, w)["access_token"].(string)
 }
 
-func edPEM(t *testing.T) (string, ed25519.PrivateKey) {
-	_, priv, _ := ed25519.GenerateKey(rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(priv)
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), priv
-}
-
 func TestMintTokenIsTheWorkersNotTheProviders(t *testing.T) {
 	f := newMintFixture(t, mintKey)
 	w := f.send(f.env, "POST", "/token", testOrigin)
@@ -93,8 +86,8 @@ func TestMintTokenIsTheWorkersNotTheProviders(t *testing.T) {
 func TestMintCarriesTheCallerIdentity(t *testing.T) {
 	f := newMintFixture(t, mintKey)
 	keys := newCallerKeys(t)
-	e := keys.env(f.env)
-	w := f.send(e, "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.sign(f.clock.Now(), nil))
+	e := callerEnv(keys, f.env)
+	w := f.send(e, "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.Sign(f.clock.Now(), nil))
 	if w.Code != 200 {
 		t.Fatalf("got %d %s", w.Code, w.Body)
 	}
@@ -102,7 +95,7 @@ func TestMintCarriesTheCallerIdentity(t *testing.T) {
 	if in.Claims["sub"] != "user@example.com" {
 		t.Errorf("got sub %v, want the caller's", in.Claims["sub"])
 	}
-	if w := f.send(e, "POST", "/token", testOrigin, "Authorization", "Bearer "+unsigned(f.clock.Now())); w.Code != 401 {
+	if w := f.send(e, "POST", "/token", testOrigin, "Authorization", "Bearer "+keys.Unsigned(f.clock.Now())); w.Code != 401 {
 		t.Errorf("alg none caller: got %d", w.Code)
 	}
 }
@@ -142,7 +135,7 @@ func TestAPIForwardsWithTheProviderToken(t *testing.T) {
 }
 
 func TestAPIRejectsAndNeverCallsUpstream(t *testing.T) {
-	edKey, edPriv := edPEM(t)
+	edPriv, edKey := testkeys.Ed25519(t)
 	f := newMintFixture(t, edKey)
 	other := "http://localhost:8080" // also an allowed origin
 	good := f.mint(testOrigin)
@@ -158,7 +151,7 @@ func TestAPIRejectsAndNeverCallsUpstream(t *testing.T) {
 		s, _ := t.SignedString(key)
 		return s
 	}
-	_, otherPriv := edPEM(t)
+	otherPriv, _ := testkeys.Ed25519(t)
 	pub := edPriv.Public().(ed25519.PublicKey)
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": workerURL, "aud": testOrigin, "exp": now.Add(time.Minute).Unix()}).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	parts := strings.Split(good, ".")
@@ -215,8 +208,8 @@ func TestAPIRejectsAndNeverCallsUpstream(t *testing.T) {
 }
 
 func TestKeyRotation(t *testing.T) {
-	oldKey, _ := edPEM(t)
-	newKey, _ := edPEM(t)
+	_, oldKey := testkeys.Ed25519(t)
+	_, newKey := testkeys.Ed25519(t)
 	f := newMintFixture(t, oldKey)
 	tok := f.mint(testOrigin)
 	rotated := f.env.with(worker.VarSigningKey, newKey, worker.VarPreviousKey, oldKey,

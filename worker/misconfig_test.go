@@ -15,7 +15,7 @@ import (
 func TestMisconfiguration(t *testing.T) {
 	f := newFixture(t)
 	keys := newCallerKeys(t)
-	caller := keys.env(f.env)
+	caller := callerEnv(keys, f.env)
 	tests := []struct {
 		name    string
 		env     env

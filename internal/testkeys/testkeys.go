@@ -57,6 +57,7 @@ type Issuer struct {
 	JWKSURL string
 
 	priv    ed25519.PrivateKey
+	srv     *httptest.Server
 	fetches atomic.Int32
 }
 
@@ -78,7 +79,7 @@ func NewIssuer(tb testing.TB, issuer, audience string) *Issuer {
 		w.Write(doc)
 	}))
 	tb.Cleanup(srv.Close)
-	k.JWKSURL = srv.URL + "/certs"
+	k.srv, k.JWKSURL = srv, srv.URL+"/certs"
 	return k
 }
 
@@ -109,3 +110,6 @@ func (k *Issuer) Unsigned(now time.Time) string {
 	s, _ := t.SignedString(jwt.UnsafeAllowNoneSignatureType)
 	return s
 }
+
+// Close stops serving the JWKS early, as a JWKS endpoint that went down.
+func (k *Issuer) Close() { k.srv.Close() }

@@ -5,27 +5,18 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/tokenhelper/tokenhelper/internal/testkeys"
 )
 
 const origin = "https://app.example"
 
 var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-
-func pemOf(t testing.TB, priv any) string {
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
-}
 
 func keys(t testing.TB) (hs, ed, es *Key, edPriv ed25519.PrivateKey) {
 	var err error
@@ -33,11 +24,11 @@ func keys(t testing.TB) (hs, ed, es *Key, edPriv ed25519.PrivateKey) {
 		t.Fatal(err)
 	}
 	_, edPriv, _ = ed25519.GenerateKey(rand.Reader)
-	if ed, err = ParseKey(pemOf(t, edPriv)); err != nil {
+	if ed, err = ParseKey(testkeys.PEM(t, edPriv)); err != nil {
 		t.Fatal(err)
 	}
 	ecPriv, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if es, err = ParseKey(pemOf(t, ecPriv)); err != nil {
+	if es, err = ParseKey(testkeys.PEM(t, ecPriv)); err != nil {
 		t.Fatal(err)
 	}
 	return hs, ed, es, edPriv
@@ -54,7 +45,7 @@ func TestParseKey(t *testing.T) {
 	for name, v := range map[string]string{
 		"short secret": "too-short",
 		"bad PEM":      "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----",
-		"P-384":        pemOf(t, p384),
+		"P-384":        testkeys.PEM(t, p384),
 	} {
 		_, err := ParseKey(v)
 		if err == nil {
