@@ -24,22 +24,32 @@ type Cache interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// CacheKey returns the cache key of the tokens cfg obtains: a hash of the
-// provider, token URL, grant type, client ID, username, audience and scope.
-// Secrets are not part of it. The hash (FNV-1a, 128 bits) only names
-// entries: it protects nothing, since whoever can read the cache can
-// compute the key from the configuration anyway, and it keeps crypto's
-// FIPS module (about 50 KB gzip) out of the browser's WebAssembly.
+// CacheKey returns the cache key of the tokens cfg obtains: a hash of
+// everything that shapes the request: the provider, token URL, body
+// encoding, client authentication, grant type, client ID, username,
+// audience and scope. A configuration change therefore never reuses a
+// token obtained under the old one.
+//
+// The client secret and the password are left out on purpose: a hash of
+// a password in a store shared between processes or isolates invites
+// offline guessing, and a token obtained before a secret was rotated
+// stays valid anyway (the provider, not the cache, decides that).
+//
+// The hash (FNV-1a, 128 bits) only names entries: it protects nothing,
+// since whoever can read the cache can compute the key from the
+// configuration anyway, and it keeps crypto's FIPS module (about 50 KB
+// gzip) out of the browser's WebAssembly.
 func CacheKey(cfg Config) string {
 	if r, err := cfg.Resolved(); err == nil {
 		cfg = r
 	}
 	h := fnv.New128a()
-	for _, s := range []string{cfg.Provider, cfg.TokenURL, cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope} {
+	for _, s := range []string{cfg.Provider, cfg.TokenURL, cfg.Encoding.String(), cfg.AuthStyle.String(),
+		cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return "th1-" + hex.EncodeToString(h.Sum(nil))
+	return "th2-" + hex.EncodeToString(h.Sum(nil))
 }
 
 // MemoryCache is a Cache in this process's memory.

@@ -62,7 +62,7 @@ func ExampleError() {
 
 	client := &tokenhelper.Client{Transport: nethttp.New(nil)}
 	_, err := client.Token(context.Background(), tokenhelper.Config{
-		Provider: "aluma", TokenURL: provider.URL, ClientID: "my-client", ClientSecret: "wrong",
+		Provider: "aluma", TokenURL: provider.URL, ClientID: "my-client", ClientSecret: "not-the-right-secret",
 	})
 	var e *tokenhelper.Error
 	if errors.As(err, &e) && errors.Is(err, tokenhelper.ErrRejected) {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 )
@@ -23,7 +22,8 @@ type Request struct {
 	// Fields are the logical parameters in the order they are sent, for
 	// display; secret values are marked.
 	Fields []Field
-	// secrets are the values (and their encodings) that Redact masks.
+	// secrets are the secret values this request carries, as they are
+	// (RedactText works out their encodings).
 	secrets []string
 }
 
@@ -36,25 +36,6 @@ type Field struct {
 
 // Mask replaces secret values wherever this package shows a request.
 const Mask = "****"
-
-// SecretForms returns the forms in which the secret v may stand in a
-// request or in text an endpoint echoes back: as it is, URL query- and
-// path-escaped, and JSON-escaped (without the quotes), each once. It is
-// the one list of what masking a secret means: [Request.Redact] masks
-// these forms, and so does the worker in the provider text it passes on.
-// The empty string has no forms.
-func SecretForms(v string) []string {
-	if v == "" {
-		return nil
-	}
-	forms := make([]string, 0, 4)
-	for _, f := range []string{v, url.QueryEscape(v), url.PathEscape(v), strings.Trim(jsonEscape(v), `"`)} {
-		if !slices.Contains(forms, f) {
-			forms = append(forms, f)
-		}
-	}
-	return forms
-}
 
 // BuildRequest turns a Config into the exact token request: the one place
 // where multipart/form-data, urlencoded and JSON bodies are made. It returns
@@ -80,7 +61,7 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 			r.Fields = append(r.Fields, Field{Name: name, Value: value, Secret: secret})
 		}
 		if secret && value != "" {
-			r.secrets = append(r.secrets, SecretForms(value)...)
+			r.secrets = append(r.secrets, value)
 		}
 	}
 	add("grant_type", c.GrantType, false)
@@ -88,7 +69,7 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 		// RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
 		cred := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret)))
 		r.Header["Authorization"] = "Basic " + cred
-		r.secrets = append(append(r.secrets, cred), SecretForms(c.ClientSecret)...)
+		r.secrets = append(r.secrets, cred, c.ClientSecret)
 	} else {
 		add("client_id", c.ClientID, false)
 		add("client_secret", c.ClientSecret, true)
@@ -183,12 +164,18 @@ func newBoundary() string {
 	return "tokenhelper" + hex.EncodeToString(b[:15])
 }
 
-// Redact replaces every secret this request carries (client secret,
-// password, refresh token, Basic credentials, and their encodings) in s.
-func (r *Request) Redact(s string) string {
+// Redact makes text that came from outside safe to show with this
+// request's secrets (client secret, password, refresh token, Basic
+// credentials): see [RedactText].
+func (r *Request) Redact(s string) string { return RedactText(s, r.secrets...) }
+
+// mask replaces every form of the request's secrets in s, whatever their
+// length: for text of our own making (the curl rendering), where a short
+// secret can only stand where we put it.
+func (r *Request) mask(s string) string {
 	for _, v := range r.secrets {
-		if len(v) > 0 && strings.Contains(s, v) {
-			s = strings.ReplaceAll(s, v, Mask)
+		for _, f := range SecretForms(v) {
+			s = strings.ReplaceAll(s, f, Mask)
 		}
 	}
 	return s
@@ -219,9 +206,9 @@ func (r *Request) Curl() string {
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		v := r.Redact(r.Header[k])
+		v := r.mask(r.Header[k])
 		if k == "Authorization" {
-			v = strings.SplitN(v, " ", 2)[0] + " " + Mask
+			v = strings.SplitN(r.Header[k], " ", 2)[0] + " " + Mask // the scheme is no secret
 		}
 		b.WriteString(" \\\n  -H " + shellQuote(k+": "+v))
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -50,7 +51,7 @@ func parseResponse(status int, header map[string]string, body []byte, now time.T
 		return fail(desc, err)
 	}
 	if raw.Error != "" {
-		return nil, &Error{Kind: ErrRejected, Code: clean(redact(raw.Error), 64), Status: status,
+		return nil, &Error{Kind: ErrRejected, Code: errorCode(raw.Error, redact), Status: status,
 			Description: clean(redact(raw.ErrorDescription), 300), URI: clean(redact(raw.ErrorURI), 300),
 			RetryAfter: retryAfter(header["retry-after"], now)}
 	}
@@ -191,4 +192,31 @@ func clean(s string, max int) string {
 		s += "…"
 	}
 	return s
+}
+
+// registeredCodes are the error codes of RFC 6749 5.2 and 6750 3.1, and
+// the tokenhelper Worker's own: a code among them is shown as it is, since
+// a secret that happens to occur in it cannot be told from the code.
+var registeredCodes = []string{
+	"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
+	"unsupported_grant_type", "invalid_scope", "access_denied", "server_error",
+	"temporarily_unavailable", "invalid_token", "insufficient_scope",
+	"origin_not_allowed", "rate_limited", "misconfigured", "not_found", "method_not_allowed",
+	CodeNetwork, CodeTimeout, CodeBadResponse,
+}
+
+// CodeWithheld is an unregistered error code that could not be shown
+// safely (see [RedactText]).
+const CodeWithheld = "withheld"
+
+// errorCode is the provider's error member: a registered code as it is,
+// any other through redact.
+func errorCode(raw string, redact func(string) string) string {
+	if slices.Contains(registeredCodes, raw) {
+		return raw
+	}
+	if c := redact(raw); c != Withheld {
+		return clean(c, 64)
+	}
+	return CodeWithheld
 }

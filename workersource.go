@@ -47,7 +47,7 @@ func (w WorkerConfig) Request() (*Request, error) {
 	r := &Request{Method: "POST", URL: w.URL, Header: map[string]string{}}
 	for k, v := range w.Header {
 		r.Header[k] = v
-		r.secrets = append(r.secrets, SecretForms(v)...)
+		r.secrets = append(r.secrets, v)
 	}
 	r.Header["Accept"] = "application/json"
 	if w.Origin != "" {

@@ -73,16 +73,12 @@ func (f Failure) Write(w http.ResponseWriter) {
 	Error(w, f.Status, f.Code, f.Description)
 }
 
-// Scrub returns a redact function for [FromCore]: it masks every form of
-// the given secrets ([tokenhelper.SecretForms]) in text the provider sent,
-// and caps its length.
+// Scrub returns a redact function for [FromCore]: text the provider sent,
+// with the given secrets masked or the text withheld as
+// [tokenhelper.RedactText] does, capped in length.
 func Scrub(secrets ...string) func(string) string {
 	return func(s string) string {
-		for _, v := range secrets {
-			for _, form := range tokenhelper.SecretForms(v) {
-				s = strings.ReplaceAll(s, form, tokenhelper.Mask)
-			}
-		}
+		s = tokenhelper.RedactText(s, secrets...)
 		const max = 200
 		if len(s) > max {
 			s = strings.ToValidUTF8(s[:max], "") + "…"
