@@ -49,8 +49,12 @@ type Error struct {
 	URI         string
 	// Status is the HTTP status code, or 0 when no answer was received.
 	Status int
-	// RetryAfter is the delay the provider asked for (Retry-After), if any.
+	// RetryAfter is the delay the provider asked for (Retry-After), if
+	// any; for a Repeated error, how long until the next attempt.
 	RetryAfter time.Duration
+	// Repeated reports a failure given again by a [Source] without a new
+	// request, during the backoff after the failure it repeats.
+	Repeated bool
 	// Field names the Config field at fault, for ErrConfig.
 	Field string
 	// Excerpt is the start of an unusable body, secrets masked.
@@ -92,7 +96,12 @@ func (e *Error) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Err.Error())
 	}
-	if e.RetryAfter > 0 {
+	switch {
+	case e.Repeated:
+		b.WriteString(" (repeated without a new request; next attempt in ")
+		b.WriteString(e.RetryAfter.Round(time.Millisecond).String())
+		b.WriteString(")")
+	case e.RetryAfter > 0:
 		b.WriteString(" (retry after ")
 		b.WriteString(e.RetryAfter.String())
 		b.WriteString(")")

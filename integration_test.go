@@ -203,8 +203,17 @@ func TestDemoSingleFlightAndMargin(t *testing.T) {
 		t.Fatalf("before the margin: provider served %d requests, want still 1", srv.Count())
 	}
 	clk.Advance(2 * time.Second)
-	if tok := burst(); tok.AccessToken == first.AccessToken {
-		t.Fatal("after the margin: got the old token")
+	// Inside the margin a caller gets the held token at once while one
+	// renewal runs in the background.
+	if tok, err := src.Token(context.Background()); err != nil || tok.AccessToken != first.AccessToken {
+		t.Fatalf("inside the margin: got %v, %v; want the held token at once", tok, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for tok, _ := src.Token(context.Background()); tok.AccessToken == first.AccessToken; tok, _ = src.Token(context.Background()) {
+		if time.Now().After(deadline) {
+			t.Fatal("inside the margin: the background renewal never gave a new token")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	reqs := srv.Requests()
 	if len(reqs) != 2 || reqs[1].Fields["grant_type"] != "refresh_token" || reqs[1].Fields["refresh_token"] != demoprovider.RedactedOK {

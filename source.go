@@ -2,15 +2,28 @@ package tokenhelper
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
 // Source hands out one token until a refresh margin before it expires,
-// then obtains the next: from the shared [Cache] if another process already
+// then obtains the next: from the shared [Cache] if another holder already
 // did, with the refresh token when the provider gave one, or with the full
 // grant. However many goroutines ask at once, one request is in flight.
+//
+// A token has three states, as in cloud.google.com/go/auth: fresh (before
+// the margin) is handed out at once; stale (inside the margin, still
+// valid) is handed out at once too while one renewal runs in the
+// background; only without a valid token does a caller wait. A renewal
+// that fails leaves the held token in service until it expires and backs
+// off: the next attempt comes after 1 s, doubling with each consecutive
+// failure up to 30 s (at least the provider's Retry-After, up to 5 min).
+// Without a valid token, calls inside that window fail at once with the
+// failure they repeat ([Error.Repeated]), without a request, so that a
+// busy program cannot hammer a provider that is down or refusing it.
+//
 // A Source is safe for concurrent use.
 type Source struct {
 	client          *Client
@@ -18,21 +31,52 @@ type Source struct {
 	fetch           func(context.Context) (*Token, error) // set by NewSourceFunc
 	key             string
 	cache           Cache
+	coord           Coordinator
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
 
 	cur  atomic.Pointer[held] // the last token obtained, fresh or not
 	mu   sync.Mutex
-	call *flight // the request in flight, if any
+	call *flight  // the request in flight, if any
+	fail *failure // the last renewal's failure, while its backoff lasts
 }
 
 // flight is one token request that any number of callers wait for.
 type flight struct {
-	done    chan struct{}
-	tok     *Token
-	err     error
-	waiters int
-	cancel  context.CancelFunc
+	done       chan struct{}
+	tok        *Token
+	err        error
+	waiters    int
+	background bool // started to renew a still valid token: no caller may cancel it
+	cancel     context.CancelFunc
+}
+
+// failure is the last failed renewal and the backoff that follows it.
+type failure struct {
+	err   *Error
+	count int       // consecutive failures
+	until time.Time // no new attempt before this
+}
+
+// Backoff after a failed renewal: the window starts at BackoffMin,
+// doubles with each consecutive failure up to BackoffMax, and is at least
+// the provider's Retry-After, up to BackoffRetryAfterMax.
+const (
+	BackoffMin           = time.Second
+	BackoffMax           = 30 * time.Second
+	BackoffRetryAfterMax = 5 * time.Minute
+)
+
+// backoffWindow is how long to wait after the n-th consecutive failure e.
+func backoffWindow(n int, e *Error) time.Duration {
+	d := BackoffMax
+	if n <= 6 { // 1 s << 5 = 32 s already exceeds the cap
+		d = min(BackoffMax, BackoffMin<<(n-1))
+	}
+	if e.RetryAfter > d {
+		d = min(e.RetryAfter, BackoffRetryAfterMax)
+	}
+	return d
 }
 
 // held is the current token with the time it is due for renewal, worked
@@ -40,6 +84,12 @@ type flight struct {
 type held struct {
 	tok       *Token
 	refreshAt time.Time
+}
+
+// valid reports whether the held token may still be handed out at now:
+// it has an access token and has not expired.
+func (h *held) valid(now time.Time) bool {
+	return h != nil && h.tok.AccessToken != "" && now.Before(h.tok.Expiry)
 }
 
 func (s *Source) hold(t *Token) *held {
@@ -59,6 +109,12 @@ type SourceOption func(*Source)
 
 // WithCache shares tokens through c (by default only this Source's memory).
 func WithCache(c Cache) SourceOption { return func(s *Source) { s.cache = c } }
+
+// WithCoordinator makes c coordinate this Source's renewals with the other
+// holders of its cache key (other processes, tabs or isolates), so that
+// one of them renews and the others take its token from the shared Cache.
+// Without it, the Source's own single flight is the only coordination.
+func WithCoordinator(c Coordinator) SourceOption { return func(s *Source) { s.coord = c } }
 
 // WithRefreshMargin renews tokens d before they expire, instead of
 // [DefaultMargin].
@@ -107,26 +163,36 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 	return s
 }
 
-// Token returns a token valid for at least the refresh margin. The caller
-// must not modify it.
+// Token returns a valid token: the held one while it is fresh, or while
+// it is stale but valid (renewing it in the background), else a new one.
+// The caller must not modify it.
 func (s *Source) Token(ctx context.Context) (*Token, error) {
-	if h := s.cur.Load(); h != nil && s.client.clock().Now().Before(h.refreshAt) {
+	now := s.client.clock().Now()
+	if h := s.cur.Load(); h != nil && now.Before(h.refreshAt) {
 		return h.tok, nil
 	}
 	s.mu.Lock()
 	// A flight may have ended between the check above and the lock.
-	if h := s.cur.Load(); h != nil && s.client.clock().Now().Before(h.refreshAt) {
+	h := s.cur.Load()
+	if h != nil && now.Before(h.refreshAt) {
+		s.mu.Unlock()
+		return h.tok, nil
+	}
+	if h.valid(now) {
+		if s.call == nil && s.mayTry(now) {
+			s.start(ctx, true)
+		}
 		s.mu.Unlock()
 		return h.tok, nil
 	}
 	f := s.call
 	if f == nil {
-		// The request outlives any one caller: it is canceled only when
-		// every caller waiting for it has given up.
-		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &flight{done: make(chan struct{}), cancel: cancel}
-		s.call = f
-		go s.run(fctx, f)
+		if !s.mayTry(now) {
+			err := s.fail.repeat(now)
+			s.mu.Unlock()
+			return nil, err
+		}
+		f = s.start(ctx, false)
 	}
 	f.waiters++
 	s.mu.Unlock()
@@ -135,12 +201,39 @@ func (s *Source) Token(ctx context.Context) (*Token, error) {
 		return f.tok, f.err
 	case <-ctx.Done():
 		s.mu.Lock()
-		if f.waiters--; f.waiters == 0 {
+		if f.waiters--; f.waiters == 0 && !f.background {
 			f.cancel()
 		}
 		s.mu.Unlock()
 		return nil, contextError(ctx.Err())
 	}
+}
+
+// mayTry reports whether the backoff after the last failure is over. The
+// caller holds s.mu.
+func (s *Source) mayTry(now time.Time) bool {
+	return s.fail == nil || !now.Before(s.fail.until)
+}
+
+// start begins a flight; the caller holds s.mu. The request outlives any
+// one caller: it is canceled only when every caller waiting for it has
+// given up, and a background renewal never is.
+func (s *Source) start(ctx context.Context, background bool) *flight {
+	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	f := &flight{done: make(chan struct{}), cancel: cancel, background: background}
+	s.call = f
+	go s.run(fctx, f)
+	return f
+}
+
+// repeat is the failure given again, without a request, at now: the same
+// kind, code and status, with RetryAfter saying when the next attempt
+// will be made.
+func (f *failure) repeat(now time.Time) error {
+	e := *f.err
+	e.Repeated = true
+	e.RetryAfter = f.until.Sub(now)
+	return &e
 }
 
 // Invalidate drops tok (typically after an API answered 401 with it) so
@@ -167,17 +260,39 @@ func (s *Source) fresh(t *Token, now time.Time) bool {
 
 func (s *Source) run(ctx context.Context, f *flight) {
 	defer f.cancel()
-	f.tok, f.err = s.obtain(ctx)
-	if f.err == nil {
-		s.cur.Store(s.hold(f.tok))
+	if s.coord != nil {
+		f.tok, f.err = s.coord.Renew(ctx, s.key, s.obtain)
+	} else {
+		f.tok, f.err = s.obtain(ctx)
+	}
+	if f.err == nil && (f.tok == nil || f.tok.AccessToken == "") {
+		f.tok, f.err = nil, &Error{Kind: ErrBadResponse, Code: CodeBadResponse, Description: "the renewal gave no token"}
 	}
 	s.mu.Lock()
+	switch {
+	case f.err == nil:
+		s.cur.Store(s.hold(f.tok))
+		s.fail = nil
+	case ctx.Err() == nil: // not a flight every caller gave up on
+		e, ok := f.err.(*Error)
+		if !ok {
+			e = &Error{Kind: ErrNetwork, Code: CodeNetwork, Err: f.err}
+			f.err = e
+		}
+		n := 1
+		if s.fail != nil {
+			n = s.fail.count + 1
+		}
+		s.fail = &failure{err: e, count: n, until: s.client.clock().Now().Add(backoffWindow(n, e))}
+	}
 	s.call = nil
 	s.mu.Unlock()
 	close(f.done)
 }
 
-// obtain gets the next token: shared cache, then refresh, then full grant.
+// obtain gets the next token: shared cache, then refresh, then full grant,
+// and publishes it to the shared cache. A Coordinator runs it under its
+// lock, so that it looks in the cache again after another holder renewed.
 func (s *Source) obtain(ctx context.Context) (*Token, error) {
 	clock := s.client.clock()
 	var stale *Token
@@ -208,7 +323,10 @@ func (s *Source) obtain(ctx context.Context) (*Token, error) {
 		if err == nil && tok.RefreshToken == "" {
 			tok.RefreshToken = stale.RefreshToken // RFC 6749 6: the old one stays valid
 		}
-		if err != nil && ctx.Err() != nil {
+		// Only a refused refresh token (invalid_grant: expired, revoked,
+		// rotated) falls back to the full grant; a provider that is down
+		// would fail that too, so it is not asked twice.
+		if e := (*Error)(nil); err != nil && !(errors.As(err, &e) && e.Kind == ErrRejected && !e.Temporary()) {
 			return nil, err
 		}
 	}

@@ -17,6 +17,22 @@ func newTestSource(t *testing.T, ep *fakeEndpoint, clock *fakeClock, opts ...Sou
 	return s
 }
 
+// settle waits until no request is in flight (a background renewal ended).
+func settle(t *testing.T, s *Source) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		s.mu.Lock()
+		idle := s.call == nil
+		s.mu.Unlock()
+		if idle {
+			return
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatal("the renewal never ended")
+}
+
 // waitForWaiters blocks until n callers wait on the request in flight.
 func waitForWaiters(t *testing.T, s *Source, n int) {
 	t.Helper()
@@ -69,9 +85,14 @@ func TestSourceSingleFlightAndReuse(t *testing.T) {
 		t.Fatalf("before the margin: got %v after %d requests, want the cached token after 1", tok, len(ep.Calls()))
 	}
 	clock.Advance(2 * time.Second)
+	// Inside the margin: the held token at once, renewed in the background.
+	if tok, err := s.Token(context.Background()); err != nil || tok != toks[0] {
+		t.Fatalf("inside the margin: got %v, %v; want the held token at once", tok, err)
+	}
+	settle(t, s)
 	tok, err := s.Token(context.Background())
 	if err != nil || tok.AccessToken != "tok-2" {
-		t.Fatalf("after the margin: got %v, %v", tok, err)
+		t.Fatalf("after the background renewal: got %v, %v", tok, err)
 	}
 	calls := ep.Calls()
 	if len(calls) != 2 || field(calls[1], "grant_type") != "refresh_token" || field(calls[1], "refresh_token") != "rt-1" {
@@ -210,6 +231,8 @@ func TestSourceUnknownLifetime(t *testing.T) {
 		t.Fatalf("got %v, %v", tok, err)
 	}
 	clock.Advance(10*time.Minute - time.Minute)
+	s.Token(context.Background())
+	settle(t, s)
 	if tok, _ := s.Token(context.Background()); tok.AccessToken != "tok-2" {
 		t.Errorf("got %v, want a new token at the margin", tok)
 	}
@@ -243,6 +266,7 @@ func TestSourceFunc(t *testing.T) {
 	}
 	clock.Advance(5*time.Minute - 29*time.Second) // margin: min(60 s, 30 s)
 	s.Token(context.Background())
+	settle(t, s)
 	if n != 2 {
 		t.Errorf("got %d fetches, want 2", n)
 	}
@@ -260,6 +284,7 @@ func TestSourceMarginBeyondLifetimeIsClamped(t *testing.T) {
 	}
 	clock.Advance(2 * time.Minute)
 	s.Token(context.Background())
+	settle(t, s)
 	if n := len(ep.Calls()); n != 2 {
 		t.Fatalf("got %d requests past half the lifetime, want 2", n)
 	}
