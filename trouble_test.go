@@ -69,7 +69,7 @@ func TestSourceServesHeldTokenThroughOutage(t *testing.T) {
 	}
 	ep.set(down(503, `{"error":"temporarily_unavailable"}`))
 	clock.Advance(first.Lifetime() - 50*time.Second) // 10 s into the 60 s margin
-	for i := 0; i < 20; i++ {                         // 20 s of calls, 10 a second
+	for i := 0; i < 20; i++ {                        // 20 s of calls, 10 a second
 		for j := 0; j < 10; j++ {
 			tok, err := s.Token(context.Background())
 			if err != nil || tok != first {
@@ -191,7 +191,7 @@ func TestSourceBackgroundRenewalSingleFlight(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait() // none waited for the gated request
+	wg.Wait()                  // none waited for the gated request
 	clock.Advance(time.Minute) // expired: a caller now waits, and gives up
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
