@@ -170,5 +170,6 @@ func (c *Client) roundTrip(ctx context.Context, req *Request) (int, map[string]s
 	if r.resp != nil { // the body broke off midway
 		status = r.resp.Status
 	}
-	return 0, nil, nil, &Error{Kind: ErrNetwork, Code: CodeNetwork, Status: status, Err: errors.New(req.Redact(r.err.Error()))}
+	return 0, nil, nil, &Error{Kind: ErrNetwork, Code: CodeNetwork, Status: status,
+		Err: &transportError{text: req.Redact(r.err.Error()), unreadable: errors.Is(r.err, ErrAnswerUnreadable)}}
 }

@@ -27,6 +27,15 @@ var (
 	ErrRejected = errors.New("tokenhelper: token request rejected")
 )
 
+// ErrAnswerUnreadable is the cause of an [ErrNetwork] error when the
+// request may have reached the token endpoint but its answer could not be
+// read: in a browser, a fetch that rejects (a CORS refusal, a refused
+// connection and being offline all look alike there; a multipart or
+// urlencoded POST needs no preflight, so it was sent). Such a request is
+// never resent: the provider may have issued a token, or counted a login
+// attempt, for each one.
+var ErrAnswerUnreadable = errors.New("the answer could not be read; when the page is online, the likely cause is a token endpoint that sends no CORS headers for this origin; not resent, since the request may have reached it")
+
 // Codes used in [Error.Code] when the provider did not send an RFC 6749 code.
 const (
 	CodeConfig      = "config"
@@ -119,12 +128,12 @@ func (e *Error) Is(target error) bool { return target == e.Kind }
 // Unwrap returns the underlying cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether trying again later may succeed: network errors,
-// timeouts, HTTP 429 and 5xx answers.
+// Temporary reports whether trying again later may succeed: network errors
+// (but not [ErrAnswerUnreadable]), timeouts, HTTP 429 and 5xx answers.
 func (e *Error) Temporary() bool {
 	switch {
 	case e.Kind == ErrNetwork, e.Kind == ErrTimeout:
-		return !errors.Is(e.Err, context.Canceled)
+		return !errors.Is(e.Err, context.Canceled) && !errors.Is(e.Err, ErrAnswerUnreadable)
 	case e.Status == 429, e.Status >= 500:
 		return true
 	}
@@ -134,3 +143,21 @@ func (e *Error) Temporary() bool {
 func configError(field, description string) *Error {
 	return &Error{Kind: ErrConfig, Code: CodeConfig, Field: field, Description: description}
 }
+
+// transportError is a Transport's failure, its text (from outside: a
+// JavaScript exception's message, say) redacted. It still matches
+// ErrAnswerUnreadable when the Transport's error did.
+type transportError struct {
+	text       string
+	unreadable bool
+}
+
+func (e *transportError) Error() string {
+	if e.unreadable {
+		return ErrAnswerUnreadable.Error() + ": " + e.text
+	}
+	return e.text
+}
+
+// Is lets errors.Is find ErrAnswerUnreadable.
+func (e *transportError) Is(target error) bool { return e.unreadable && target == ErrAnswerUnreadable }

@@ -90,3 +90,36 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 		t.Error("the cache key depends on the secret or the password")
 	}
 }
+
+// unreadableTransport fails like a browser's fetch that the page may not
+// read: the request left, the answer is hidden.
+type unreadableTransport struct{ calls int }
+
+type hiddenAnswer struct{}
+
+func (hiddenAnswer) Error() string        { return "TypeError: Failed to fetch" }
+func (hiddenAnswer) Is(target error) bool { return target == ErrAnswerUnreadable }
+
+func (u *unreadableTransport) RoundTrip(context.Context, *Request) (*Response, error) {
+	u.calls++
+	return nil, hiddenAnswer{}
+}
+
+// A token POST whose answer cannot be read is sent once, never resent, and
+// the error says why and what the likely cause is.
+func TestUnreadableAnswerIsNotResent(t *testing.T) {
+	tr := &unreadableTransport{}
+	c := &Client{Transport: tr, Clock: newFakeClock()}
+	_, err := c.Token(context.Background(), Config{TokenURL: "https://id.example/token", GrantType: GrantPassword,
+		ClientID: "c", ClientSecret: testSecret, Username: "u", Password: testPassword})
+	if tr.calls != 1 {
+		t.Fatalf("got %d requests, want 1", tr.calls)
+	}
+	var e *Error
+	if !errors.As(err, &e) || e.Code != CodeNetwork || e.Temporary() || !errors.Is(err, ErrAnswerUnreadable) {
+		t.Fatalf("got %v, want a network error that is not temporary and is ErrAnswerUnreadable", err)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "CORS") || !strings.Contains(msg, "Failed to fetch") {
+		t.Errorf("message %q should name the likely cause and keep the browser's text", msg)
+	}
+}

@@ -12,8 +12,9 @@ import (
 )
 
 // transport sends every token request with the page's fetch, without
-// cookies. Tests replace it.
-var transport tokenhelper.Transport = jsbridge.Fetch{Credentials: "omit"}
+// cookies; a fetch that rejects (CORS, offline) is never resent, since the
+// request may have reached the provider. Tests replace it.
+var transport tokenhelper.Transport = jsbridge.Fetch{Credentials: "omit", NoResendOnReject: true}
 
 // client is the core client all requests go through (default retries:
 // 3 attempts for network errors, 429 and 5xx).

@@ -33,6 +33,10 @@ type Handler struct {
 	// Store shares tokens and the caller JWKS between requests; nil
 	// caches nothing.
 	Store Store
+	// Coordinator, when set, brackets every renewal of the provider token
+	// (the Worker's hold, so that a background renewal outlives the
+	// request that started it).
+	Coordinator tokenhelper.Coordinator
 	// Limiter, when set, rate-limits POST /token per client IP. A refusal
 	// without a wait asks the client to wait RATE_LIMIT_PERIOD.
 	Limiter Limiter
@@ -218,6 +222,9 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	var opts []tokenhelper.SourceOption
 	if h.Store != nil {
 		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now}))
+	}
+	if h.Coordinator != nil {
+		opts = append(opts, tokenhelper.WithCoordinator(h.Coordinator))
 	}
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
 	if err != nil {

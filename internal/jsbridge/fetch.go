@@ -22,7 +22,19 @@ type Fetch struct {
 	// Credentials, when set, is the fetch credentials mode; the browser
 	// module uses "omit" so that no cookie reaches a token endpoint.
 	Credentials string
+	// NoResendOnReject reports a fetch that rejects as
+	// tokenhelper.ErrAnswerUnreadable, which the core never resends: in a
+	// browser such a request may well have reached the endpoint, whose
+	// answer only CORS hid. In a Worker a rejection is a plain network
+	// error, retried.
+	NoResendOnReject bool
 }
+
+// unreadable is a rejected fetch in a browser (see NoResendOnReject).
+type unreadable struct{ error }
+
+// Is lets errors.Is find tokenhelper.ErrAnswerUnreadable.
+func (unreadable) Is(target error) bool { return target == tokenhelper.ErrAnswerUnreadable }
 
 // fetchFn is looked up once; js.Global() is a Proxy in syumai's
 // wasm_exec.js, where js.Global().Call("fetch") fails with "Illegal
@@ -56,6 +68,9 @@ func (f Fetch) RoundTrip(ctx context.Context, r *tokenhelper.Request) (*tokenhel
 		stop()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		if f.NoResendOnReject {
+			return nil, unreadable{err}
 		}
 		return nil, err
 	}

@@ -89,10 +89,45 @@ function checkIdle() {
 }
 
 // whenIdle is a promise, created in the calling request, fulfilled once
-// no counted call is pending.
+// no counted call or hold is pending. While it waits it resumes Go every
+// KEEPALIVE_MS, as serve does: a renewal that sleeps between attempts
+// (Go's one JS timer may belong to a request that has ended) still wakes.
 function whenIdle() {
   if (idle()) return Promise.resolve();
-  return new Promise((resolve) => idleWaiters.push(resolve));
+  return new Promise((resolve) => {
+    let timer;
+    const tick = () => {
+      timer = setTimeout(tick, KEEPALIVE_MS);
+      if (current && !current.dead) {
+        try {
+          current.go._resume();
+        } catch {} // inst.die has run
+      }
+      checkIdle();
+    };
+    timer = setTimeout(tick, KEEPALIVE_MS);
+    idleWaiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+// hold and release bracket work of Go's that must outlive the request it
+// started in, such as a token renewal in the background (its retries,
+// sleeps, Cache API and KV calls): while one is held, every request that
+// ends keeps its context alive through ctx.waitUntil (see fetch), so that
+// whatever the renewal waits on can settle. Go calls them through the
+// binding (worker/cmd/worker, holdCoordinator).
+function hold() {
+  const id = ++callID;
+  pending.set(id, Date.now());
+  return id;
+}
+
+function release(id) {
+  pending.delete(id);
+  queueMicrotask(checkIdle);
 }
 
 function track(p) {
@@ -134,7 +169,7 @@ let current; // the long-lived instance, or undefined
 // this is synchronous.
 function start(env, ctx, mode) {
   const go = new Go();
-  const binding = {};
+  const binding = { hold, release };
   const inst = { id: ++generation, go, binding, dead: false, ready: false, waiters: new Set() };
   inst.die = (cause) => {
     if (inst.dead) return;

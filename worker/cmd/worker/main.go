@@ -35,6 +35,8 @@ func main() {
 		Transport: jsbridge.Fetch{},
 		Store:     newStore(),
 		Limiter:   newLimiter(),
+		// Holds every request open while a renewal runs (nil per request).
+		Coordinator: newHoldCoordinator(),
 	}
 	var root http.Handler = h
 	if withTestHooks != nil {

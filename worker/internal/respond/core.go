@@ -19,7 +19,9 @@ type Failure struct {
 	// configuration error.
 	Code        string
 	Description string
-	// RetryAfter is the provider's Retry-After, sent with a 503.
+	// RetryAfter is the provider's Retry-After, sent with a 503, or for a
+	// repeated failure the time until the worker asks the provider again
+	// (sent whatever the status).
 	RetryAfter time.Duration
 }
 
@@ -58,16 +60,22 @@ func FromCore(err error, redact func(string) string) Failure {
 	if e.Status != 0 {
 		f.Description += " (HTTP " + strconv.Itoa(e.Status) + ")"
 	}
+	if e.Repeated {
+		// The core's backoff: the same answer as the failure it repeats,
+		// and when the provider will be asked again.
+		f.RetryAfter = e.RetryAfter
+		f.Description += "; repeated without asking it again until the backoff ends"
+	}
 	if e.Kind == tokenhelper.ErrRejected && e.Description != "" && redact != nil {
 		f.Description += ": " + redact(e.Description)
 	}
 	return f
 }
 
-// Write answers f, with Retry-After (whole seconds, rounded up) on a 503
-// when the provider asked for one.
+// Write answers f, with Retry-After (whole seconds, rounded up) when
+// FromCore set one.
 func (f Failure) Write(w http.ResponseWriter) {
-	if f.Status == http.StatusServiceUnavailable && f.RetryAfter > 0 {
+	if f.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
 	}
 	Error(w, f.Status, f.Code, f.Description)

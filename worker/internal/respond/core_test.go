@@ -65,3 +65,14 @@ func TestScrubCaps(t *testing.T) {
 		t.Errorf("got %d bytes %q", len(got), got)
 	}
 }
+
+// A failure the core repeats during its backoff answers as the failure it
+// repeats, with Retry-After saying when the provider is asked again.
+func TestRepeatedFailure(t *testing.T) {
+	w := httptest.NewRecorder()
+	FromCore(&tokenhelper.Error{Kind: tokenhelper.ErrRejected, Code: "invalid_client", Status: 401,
+		Repeated: true, RetryAfter: 3200 * time.Millisecond}, nil).Write(w)
+	if w.Code != 502 || w.Header().Get("Retry-After") != "4" || !strings.Contains(w.Body.String(), `"error":"invalid_client"`) {
+		t.Errorf("got %d %v %s, want 502 invalid_client with Retry-After 4", w.Code, w.Header(), w.Body)
+	}
+}
