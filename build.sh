@@ -333,6 +333,11 @@ bench_worker() {
 	bench_cmd workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
 		-memory "${BENCH_MEMORY_REQUESTS:-10000}" -json "$DIST/bench/worker.json" "${opt[@]}"
 	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
+	# The fault soak (e2e/soak; a short one runs in the tests): a provider
+	# healthy, refusing connections, answering 503, 429 and slowly, while 8
+	# clients ask the core's Source and the worker for 60 s tokens.
+	log "fault soak: core Source and worker in workerd, about 3 minutes"
+	bench_cmd soak -json "$DIST/bench/soak.json"
 }
 
 # bench_cmd NAME ARGS...: build bench/cmd/NAME and run it from the
