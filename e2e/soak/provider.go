@@ -53,7 +53,6 @@ type Provider struct {
 	phase    int
 	requests map[int]int
 	served   map[int]int
-	firstOK  map[int]time.Time
 }
 
 // NewProvider starts a Provider in front of next on a free loopback port.
@@ -63,7 +62,7 @@ func NewProvider(next http.Handler) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{Addr: l.Addr().String(), next: next, mode: Healthy, RetryAfter: 10 * time.Second, SlowBy: 5 * time.Second,
-		requests: map[int]int{}, served: map[int]int{}, firstOK: map[int]time.Time{}}
+		requests: map[int]int{}, served: map[int]int{}}
 	p.URL = "http://" + p.Addr
 	p.serve(l)
 	return p, nil
@@ -137,19 +136,16 @@ func (p *Provider) handle(w http.ResponseWriter, r *http.Request) {
 	p.next.ServeHTTP(rec, r)
 	if rec.status == 0 || rec.status == http.StatusOK {
 		p.mu.Lock()
-		if p.served[phase]++; p.served[phase] == 1 {
-			p.firstOK[phase] = time.Now()
-		}
+		p.served[phase]++
 		p.mu.Unlock()
 	}
 }
 
-// counts returns the requests and 200 answers of phase i, and when the
-// first 200 of it was sent (zero if none).
-func (p *Provider) counts(i int) (requests, served int, firstOK time.Time) {
+// counts returns the requests and 200 answers of phase i.
+func (p *Provider) counts(i int) (requests, served int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.requests[i], p.served[i], p.firstOK[i]
+	return p.requests[i], p.served[i]
 }
 
 type statusWriter struct {

@@ -36,9 +36,10 @@ type PhaseResult struct {
 	// connections); Served are those it answered 200.
 	Requests int `json:"provider_requests"`
 	Served   int `json:"provider_served"`
-	// RecoveryMS, for a fault phase, is the time from its end to the
-	// first token the provider issued in the healthy phase after it; -1
-	// when none was issued there (the held token was still fresh).
+	// RecoveryMS, for a fault phase that ended with calls failing, is the
+	// time from its end to the first call served after it; -1 when there
+	// was nothing to recover from (the last call before its end was
+	// served).
 	RecoveryMS float64 `json:"recovery_ms"`
 }
 
@@ -61,7 +62,10 @@ type Result struct {
 func Run(ctx context.Context, p *Provider, cfg Config, name string, target Call) (*Result, error) {
 	res := &Result{Target: name, Errors: map[string]int{}}
 	var validUntil atomic.Int64 // Unix ns of the latest expiry seen
-	var mu sync.Mutex
+	var mu sync.Mutex           // guards res and the recovery state below
+	lastFailed := false         // the latest call's outcome
+	waiting := -1               // a phase that ended failing, until a call is served
+	recovered := map[int]time.Time{}
 	cctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for range cfg.Clients {
@@ -79,6 +83,11 @@ func Run(ctx context.Context, p *Provider, cfg Config, name string, target Call)
 				}
 				mu.Lock()
 				res.Calls++
+				lastFailed = err != nil
+				if err == nil && waiting >= 0 {
+					recovered[waiting] = time.Now()
+					waiting = -1
+				}
 				switch {
 				case err == nil:
 					res.Served++
@@ -114,6 +123,11 @@ func Run(ctx context.Context, p *Provider, cfg Config, name string, target Call)
 		if err != nil {
 			break
 		}
+		mu.Lock()
+		if ph.Mode != Healthy && lastFailed {
+			waiting = i
+		}
+		mu.Unlock()
 	}
 	stop()
 	wg.Wait()
@@ -121,10 +135,10 @@ func Run(ctx context.Context, p *Provider, cfg Config, name string, target Call)
 		err = e
 	}
 	for i, ph := range cfg.Schedule {
-		req, served, _ := p.counts(i)
+		req, served := p.counts(i)
 		pr := PhaseResult{Mode: ph.Mode, Seconds: ph.For.Seconds(), Requests: req, Served: served, RecoveryMS: -1}
-		if _, _, ok := p.counts(i + 1); ph.Mode != Healthy && !ok.IsZero() {
-			pr.RecoveryMS = float64(ok.Sub(starts[i].Add(ph.For)).Round(time.Millisecond)) / 1e6
+		if at, ok := recovered[i]; ok {
+			pr.RecoveryMS = float64(at.Sub(starts[i].Add(ph.For)).Round(time.Millisecond)) / 1e6
 		}
 		res.Phases = append(res.Phases, pr)
 	}
