@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -164,9 +165,18 @@ func TestWorkerd(t *testing.T) {
 			t.Errorf("provider down: got %d %v, want 503", status, m)
 		}
 		provider.start(t)
+		// Inside the backoff the failure is repeated without a request,
+		// with the time until the next attempt.
+		h := http.Header{}
+		status, h, _, _ = post(ctx, client, w3.URL, testOrigin, valid()...)
+		wait, _ := strconv.Atoi(h.Get("Retry-After"))
+		if status != 503 || wait < 1 || demo.Count() != before {
+			t.Errorf("provider back, inside the backoff: got %d, Retry-After %q, %d provider requests; want 503, a wait, none", status, h.Get("Retry-After"), demo.Count()-before)
+		}
+		time.Sleep(time.Duration(wait) * time.Second)
 		status, m = check(w3, testOrigin, valid()...)
 		if status != 200 {
-			t.Errorf("provider back: got %d %v, want 200", status, m)
+			t.Errorf("provider back, after the backoff: got %d %v, want 200", status, m)
 		}
 		if n := demo.Count() - before; n != 1 {
 			t.Errorf("provider requests with the cache empty: got %d, want 1", n)

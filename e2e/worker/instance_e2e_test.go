@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -325,8 +326,16 @@ func TestWorkerdLongLivedInstance(t *testing.T) {
 		if n := shortDemo.Count() - before; n != 3 {
 			t.Errorf("provider requests for 8 requests on one failing flight: got %d, want 3 (one flight, three attempts)", n)
 		}
+		// The next request inside the backoff repeats the failure without
+		// a request; once it is over, the provider is asked again.
+		a := token(g, testOrigin, alice...)
+		wait, _ := strconv.Atoi(a.header.Get("Retry-After"))
+		if a.status != 503 || wait < 1 || shortDemo.Count()-before != 3 {
+			t.Errorf("the next request, inside the backoff: got %v; want 503 with Retry-After and no provider request", a)
+		}
+		time.Sleep(time.Duration(wait) * time.Second)
 		if a := token(g, testOrigin, alice...); a.status != 200 {
-			t.Errorf("the next request: got %v, want 200", a)
+			t.Errorf("the next request after the backoff: got %v, want 200", a)
 		}
 	})
 

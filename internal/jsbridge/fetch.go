@@ -61,7 +61,7 @@ func (f Fetch) RoundTrip(ctx context.Context, r *tokenhelper.Request) (*tokenhel
 	}
 	ac := js.Global().Get("AbortController").New()
 	init.Set("signal", ac.Get("signal"))
-	stop := context.AfterFunc(ctx, func() { ac.Call("abort") })
+	stop := context.AfterFunc(ctx, func() { quietly(func() { ac.Call("abort") }) })
 
 	res, err := Await(fetchFn.Invoke(r.URL, init))
 	if err != nil {
@@ -139,8 +139,27 @@ func (b *streamBody) Read(p []byte) (int, error) {
 func (b *streamBody) Close() error {
 	b.stop()
 	if !b.done && !b.reader.IsUndefined() {
-		b.reader.Call("cancel")
+		quietly(func() { b.reader.Call("cancel") })
 	}
 	b.done = true
 	return nil
+}
+
+// quietly runs f, a best-effort call into JS that must not end the
+// program if it throws. In a Worker, Go runs inside whichever request
+// last called into it, while an AbortController or a body reader belongs
+// to the request that made the fetch: workerd then throws "Cannot perform
+// I/O on behalf of a different request", which syscall/js turns into a
+// panic, and a panic in this goroutine (context.AfterFunc runs f in one of
+// its own) would kill the instance with every request on it. Not aborting
+// is harmless: the caller has already given up on the answer.
+func quietly(f func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, thrown := r.(js.Error); !thrown {
+				panic(r) // a bug of ours, not a JS exception
+			}
+		}
+	}()
+	f()
 }

@@ -218,8 +218,18 @@ function start(env, ctx, mode) {
   return inst;
 }
 
-// KEEPALIVE_MS is how often a request still waiting on Go wakes up (see serve).
+// KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
+// serve); it looks for an answer Go gave it while running inside another
+// request after PICKUP_MIN_MS, then ever less often up to PICKUP_MAX_MS
+// (timers cost CPU time, which the free plan counts).
 const KEEPALIVE_MS = 250;
+const PICKUP_MIN_MS = 1;
+const PICKUP_MAX_MS = 32;
+
+// running is the request (serve's `me`) on whose behalf Go runs right now,
+// set around every call into Go that a request makes itself; null when Go
+// runs from a promise callback or another request's timer.
+let running = null;
 
 // serve hands req to inst and answers 500 if the instance dies first. The
 // promise it waits on is its own, resolved by Go or by inst.die from
@@ -243,29 +253,57 @@ async function serve(inst, req) {
     const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
     input = { method: req.method, url: req.url, headers: [...req.headers], body };
   }
+  const me = {}; // this request, as the value of `running` (see settle)
   const out = await new Promise((resolve) => {
-    let timer;
+    let timer, poll, stash;
+    let wait = PICKUP_MIN_MS;
+    const finish = (res) => {
+      clearTimeout(timer);
+      clearTimeout(poll);
+      resolve(res);
+    };
+    // Go may answer this request while it runs inside another one (a
+    // goroutine woken by a fetch that request made), and the continuation
+    // of a promise runs in the context of whoever resolved it: the
+    // Response made from the answer would then belong to that other
+    // request, and workerd refuses to send it ("Cannot perform I/O on
+    // behalf of a different request", I/O type ReadableStreamSource). So
+    // an answer that arrives while this request is not the one running Go
+    // is kept, and picked up by this request's own timer.
     const settle = (res) => {
       if (!inst.waiters.delete(settle)) return;
-      clearTimeout(timer);
-      resolve(res);
+      if (running === me) finish(res);
+      else stash = { res };
+    };
+    const pick = () => {
+      if (stash) return finish(stash.res);
+      wait = Math.min(2 * wait, PICKUP_MAX_MS); // a long wait is a slow provider: poll less
+      poll = setTimeout(pick, wait);
     };
     const tick = () => {
       timer = setTimeout(tick, KEEPALIVE_MS);
       if (!inst.dead) {
+        const prev = running;
+        running = me;
         try {
           inst.go._resume();
         } catch {} // inst.die has run
+        running = prev;
       }
     };
     inst.waiters.add(settle);
-    if (inst.dead) return settle(null);
+    if (inst.dead) return finish(null);
     timer = setTimeout(tick, KEEPALIVE_MS);
+    poll = setTimeout(pick, wait);
+    const prev = running;
+    running = me;
     try {
       if (input) inst.binding.serve(input, settle);
-      else inst.binding.handleRequest(req).then(settle, () => settle(null));
+      else inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
     } catch (e) {
       inst.die(e);
+    } finally {
+      running = prev;
     }
   });
   if (out === null) return failed();

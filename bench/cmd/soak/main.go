@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -128,6 +129,18 @@ func run() error {
 			verdict = "NOT met"
 		}
 		fmt.Printf("  goal: 0 failed calls while a valid token existed: %s\n", verdict)
+		for k := range res.Errors {
+			if i == 1 && strings.Contains(k, "HTTP 500") {
+				var lines []string
+				for _, l := range strings.Split(w.Log(), "\n") {
+					if !strings.Contains(l, "[wrangler:info]") && len(lines) < 60 {
+						lines = append(lines, l)
+					}
+				}
+				fmt.Printf("  the worker itself failed (%s); wrangler's log, but for its request lines:\n%s\n", k, strings.Join(lines, "\n"))
+				break
+			}
+		}
 	}
 	if err := report.WriteJSON(*jsonOut, results); err != nil {
 		return err
