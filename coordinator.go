@@ -26,3 +26,23 @@ type CoordinatorFunc func(ctx context.Context, key string, renew func(context.Co
 func (f CoordinatorFunc) Renew(ctx context.Context, key string, renew func(context.Context) (*Token, error)) (*Token, error) {
 	return f(ctx, key, renew)
 }
+
+// LockCoordinator is a Coordinator over a lock that all holders of a key
+// share (the Web Locks API in a browser, a file lock between processes):
+// Renew takes the lock named key, runs renew (which looks in the shared
+// Cache again first) and releases the lock. A lock that cannot be taken
+// (ctx ended first) is Renew's error.
+type LockCoordinator func(ctx context.Context, key string) (unlock func(), err error)
+
+// Renew runs renew while holding the lock named key.
+func (l LockCoordinator) Renew(ctx context.Context, key string, renew func(context.Context) (*Token, error)) (*Token, error) {
+	unlock, err := l(ctx, key)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextError(ctx.Err())
+		}
+		return nil, err
+	}
+	defer unlock()
+	return renew(ctx)
+}

@@ -163,6 +163,10 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 	return s
 }
 
+// Key returns the name of this Source's tokens in a [Cache] and for a
+// [Coordinator]: [CacheKey] of its Config, or the key it was given.
+func (s *Source) Key() string { return s.key }
+
 // Token returns a valid token: the held one while it is fresh, or while
 // it is stale but valid (renewing it in the background), else a new one.
 // The caller must not modify it.
@@ -293,7 +297,28 @@ func (s *Source) run(ctx context.Context, f *flight) {
 // obtain gets the next token: shared cache, then refresh, then full grant,
 // and publishes it to the shared cache. A Coordinator runs it under its
 // lock, so that it looks in the cache again after another holder renewed.
+// With a [FailureCache], a failure is published too, still under the
+// lock, with the backoff window run will set, so that the holder that
+// takes the lock next backs off instead of asking again.
 func (s *Source) obtain(ctx context.Context) (*Token, error) {
+	tok, err := s.obtainOnce(ctx)
+	fc, ok := s.cache.(FailureCache)
+	if err == nil || !ok || ctx.Err() != nil {
+		return tok, err
+	}
+	if e, isErr := err.(*Error); isErr && !e.Repeated {
+		s.mu.Lock()
+		n := 1
+		if s.fail != nil {
+			n = s.fail.count + 1
+		}
+		s.mu.Unlock()
+		fc.PutFailure(ctx, s.key, Failure{Code: e.Code, Status: e.Status, Until: s.client.clock().Now().Add(backoffWindow(n, e))})
+	}
+	return tok, err
+}
+
+func (s *Source) obtainOnce(ctx context.Context) (*Token, error) {
 	clock := s.client.clock()
 	var stale *Token
 	if h := s.cur.Load(); h != nil {
@@ -307,6 +332,14 @@ func (s *Source) obtain(ctx context.Context) (*Token, error) {
 			}
 			if stale == nil || stale.RefreshToken == "" {
 				stale = t
+			}
+		}
+		if fc, ok := s.cache.(FailureCache); ok {
+			// Another holder failed and backs off: so does this one.
+			if f, err := fc.GetFailure(ctx, s.key); err == nil {
+				if e := repeatFailure(f, clock.Now()); e != nil {
+					return nil, e
+				}
 			}
 		}
 	}

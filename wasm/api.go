@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"syscall/js"
 
@@ -80,8 +79,9 @@ func buildTokenRequest(o js.Value) any {
 	return r
 }
 
-// requestToken returns a Promise of the token the options describe.
-func requestToken(o js.Value) any {
+// requestToken returns a Promise of the token the options describe; an
+// abort of signal (an AbortSignal, or undefined) cancels the request.
+func requestToken(o, signal js.Value) any {
 	opts, err := readOptions(o)
 	if err != nil {
 		return jsbridge.Promise(func() (any, error) { return nil, err })
@@ -91,7 +91,9 @@ func requestToken(o js.Value) any {
 		if err != nil {
 			return nil, err
 		}
-		tok, err := client().Do(context.Background(), req)
+		ctx, cancel := jsbridge.Context(signal)
+		defer cancel()
+		tok, err := client().Do(ctx, req)
 		if err != nil {
 			return nil, err
 		}

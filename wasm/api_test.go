@@ -93,7 +93,7 @@ func TestBuildTokenRequest(t *testing.T) {
 
 func TestRequestToken(t *testing.T) {
 	n := fake(t, 200, `{"access_token":"eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.c2ln","token_type":"bearer","expires_in":60,"scope":"a"}`)
-	v, err := jsbridge.Await(requestToken(obj("provider", "aluma", "clientId", "c", "clientSecret", secret)).(js.Value))
+	v, err := jsbridge.Await(requestToken(obj("provider", "aluma", "clientId", "c", "clientSecret", secret), js.Undefined()).(js.Value))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func TestRequestToken(t *testing.T) {
 
 func TestRequestTokenRejected(t *testing.T) {
 	fake(t, 401, `{"error":"invalid_client","error_description":"bad `+secret+`"}`)
-	_, err := jsbridge.Await(requestToken(obj("provider", "aluma", "clientId", "c", "clientSecret", secret)).(js.Value))
+	_, err := jsbridge.Await(requestToken(obj("provider", "aluma", "clientId", "c", "clientSecret", secret), js.Undefined()).(js.Value))
 	if err == nil || !strings.Contains(err.Error(), "invalid_client (HTTP 401)") || strings.Contains(err.Error(), secret) {
 		t.Errorf("err = %v, want invalid_client (HTTP 401) without the secret", err)
 	}
@@ -118,9 +118,9 @@ func TestRequestTokenRejected(t *testing.T) {
 
 func TestSources(t *testing.T) {
 	n := fake(t, 200, `{"access_token":"t","expires_in":3600}`)
-	id := sources.open(obj("provider", "aluma", "clientId", "c", "clientSecret", secret)).(int)
+	id := sources.open(obj("provider", "aluma", "clientId", "c", "clientSecret", secret), js.Undefined()).(int)
 	for range 3 {
-		if v, err := jsbridge.Await(sources.token(id).(js.Value)); err != nil || v.Get("access_token").String() != "t" {
+		if v, err := jsbridge.Await(sources.token(id, js.Undefined()).(js.Value)); err != nil || v.Get("access_token").String() != "t" {
 			t.Fatalf("token: %v, %v", v, err)
 		}
 	}
@@ -128,15 +128,15 @@ func TestSources(t *testing.T) {
 		t.Errorf("%d requests for 3 tokens, want 1 (cached)", n.Load())
 	}
 	sources.invalidate(id, js.Undefined())
-	jsbridge.Await(sources.token(id).(js.Value))
+	jsbridge.Await(sources.token(id, js.Undefined()).(js.Value))
 	if n.Load() != 2 {
 		t.Errorf("%d requests after invalidate, want 2", n.Load())
 	}
 	sources.close(id)
-	if _, err := jsbridge.Await(sources.token(id).(js.Value)); err == nil {
+	if _, err := jsbridge.Await(sources.token(id, js.Undefined()).(js.Value)); err == nil {
 		t.Error("token of a closed source: no error")
 	}
-	if e := sources.open(obj("worker", "")).(js.Value); e.Get("code").String() != "config" {
+	if e := sources.open(obj("worker", ""), js.Undefined()).(js.Value); e.Get("code").String() != "config" {
 		t.Errorf("empty worker URL: %v", e)
 	}
 }
@@ -150,7 +150,7 @@ func TestWorkerRequest(t *testing.T) {
 			Body: io.NopCloser(bytes.NewReader([]byte(`{"access_token":"w","token_type":"Bearer","expires_in":300}`)))}, nil
 	})
 	defer func() { transport = old }()
-	v, err := jsbridge.Await(requestToken(obj("worker", "https://w.example/token")).(js.Value))
+	v, err := jsbridge.Await(requestToken(obj("worker", "https://w.example/token"), js.Undefined()).(js.Value))
 	if err != nil || v.Get("access_token").String() != "w" {
 		t.Fatalf("%v, %v", v, err)
 	}
@@ -170,4 +170,27 @@ func TestExportsReleased(t *testing.T) {
 		t.Error("exit() did not call exit")
 	}
 	release() // calling them afterwards is tested in web/test/module.test.mjs (unload)
+}
+
+// An abort of the caller's signal rejects with an AbortError and cancels
+// the request in flight.
+func TestRequestTokenAborted(t *testing.T) {
+	canceled := make(chan struct{})
+	old := transport
+	transport = tokenhelper.TransportFunc(func(ctx context.Context, r *tokenhelper.Request) (*tokenhelper.Response, error) {
+		<-ctx.Done()
+		close(canceled)
+		return nil, ctx.Err()
+	})
+	defer func() { transport = old }()
+	ac := js.Global().Get("AbortController").New()
+	p := requestToken(obj("provider", "aluma", "clientId", "c", "clientSecret", secret), ac.Get("signal")).(js.Value)
+	go ac.Call("abort")
+	catch := js.FuncOf(func(_ js.Value, a []js.Value) any { return a[0] })
+	defer catch.Release()
+	reason, _ := jsbridge.Await(p.Call("catch", catch))
+	<-canceled
+	if reason.Get("name").String() != "AbortError" || reason.Get("code").String() != "aborted" {
+		t.Errorf("rejection = %v %v, want AbortError aborted", reason.Get("name"), reason.Get("code"))
+	}
 }

@@ -46,10 +46,11 @@ func exports(exit func()) (js.Value, func()) {
 	}
 	add("decodeJWT", func(a []js.Value) any { return decodeJWT(arg(a, 0), arg(a, 1).Truthy()) })
 	add("buildTokenRequest", func(a []js.Value) any { return buildTokenRequest(arg(a, 0)) })
-	add("requestToken", func(a []js.Value) any { return requestToken(arg(a, 0)) })
+	add("requestToken", func(a []js.Value) any { return requestToken(arg(a, 0), arg(a, 1)) })
 	add("providers", func([]js.Value) any { return providerList() })
-	add("sourceNew", func(a []js.Value) any { return sources.open(arg(a, 0)) })
-	add("sourceToken", func(a []js.Value) any { return sources.token(arg(a, 0).Int()) })
+	add("sourceNew", func(a []js.Value) any { return sources.open(arg(a, 0), arg(a, 1)) })
+	add("sourceKey", func(a []js.Value) any { return sources.key(arg(a, 0).Int()) })
+	add("sourceToken", func(a []js.Value) any { return sources.token(arg(a, 0).Int(), arg(a, 1)) })
 	add("sourceInvalidate", func(a []js.Value) any {
 		sources.invalidate(arg(a, 0).Int(), arg(a, 1))
 		return nil

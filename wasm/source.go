@@ -31,17 +31,22 @@ type source struct {
 var sources = &sourceTable{m: map[int]*source{}}
 
 // open creates a Source for the options and returns its id, or a JS Error.
-// A worker URL gives a Source fed by POSTs to that worker.
-func (t *sourceTable) open(o js.Value) any {
+// A worker URL gives a Source fed by POSTs to that worker. shared, when
+// not undefined, is tokenhelper.mjs's object sharing tokens across tabs.
+func (t *sourceTable) open(o, shared js.Value) any {
 	opts, err := readOptions(o)
 	if err != nil {
 		return jsbridge.ErrorValue(err)
 	}
+	var so []tokenhelper.SourceOption
+	if shared.Type() == js.TypeObject {
+		so = tabs{shared}.options()
+	}
 	var src *tokenhelper.Source
 	if opts.worker != nil {
-		src, err = tokenhelper.NewWorkerSource(client(), *opts.worker)
+		src, err = tokenhelper.NewWorkerSource(client(), *opts.worker, so...)
 	} else {
-		src, err = tokenhelper.NewSource(client(), opts.cfg)
+		src, err = tokenhelper.NewSource(client(), opts.cfg, so...)
 	}
 	if err != nil {
 		return jsbridge.ErrorValue(err)
@@ -59,14 +64,25 @@ func (t *sourceTable) get(id int) *source {
 	return t.m[id]
 }
 
-// token returns a Promise of the source's current token.
-func (t *sourceTable) token(id int) any {
+// key returns the name of the source's tokens in the cache, or "".
+func (t *sourceTable) key(id int) string {
+	if s := t.get(id); s != nil {
+		return s.src.Key()
+	}
+	return ""
+}
+
+// token returns a Promise of the source's current token; an abort of
+// signal (an AbortSignal, or undefined) makes this caller give up.
+func (t *sourceTable) token(id int, signal js.Value) any {
 	s := t.get(id)
 	return jsbridge.Promise(func() (any, error) {
 		if s == nil {
 			return nil, errUnknownSource
 		}
-		tok, err := s.src.Token(context.Background())
+		ctx, cancel := jsbridge.Context(signal)
+		defer cancel()
+		tok, err := s.src.Token(ctx)
 		if err != nil {
 			return nil, err
 		}

@@ -3,6 +3,7 @@
 package jsbridge
 
 import (
+	"context"
 	"errors"
 	"syscall/js"
 
@@ -11,14 +12,25 @@ import (
 
 var jsError = js.Global().Get("Error")
 
+// CodeAborted is the code of an error caused by the caller's AbortSignal.
+const CodeAborted = "aborted"
+
 // ErrorValue turns a Go error into a JS Error whose name is
 // "TokenHelperError", with the fields of a [*tokenhelper.Error]: code (the
 // RFC 6749 code or config, network, timeout, bad_response), status (the
 // HTTP status, 0 without an answer), and description, field, uri and
 // retryAfter (seconds) when known. An [*OptionError] has code "config".
+// An error caused by context.Canceled (the caller's AbortSignal) is named
+// "AbortError" with code "aborted".
 // Core errors never hold a secret, so neither does the JS Error.
 func ErrorValue(err error) js.Value {
 	v := jsError.New(err.Error())
+	if errors.Is(err, context.Canceled) {
+		v.Set("name", "AbortError")
+		v.Set("code", CodeAborted)
+		v.Set("status", 0)
+		return v
+	}
 	v.Set("name", "TokenHelperError")
 	v.Set("code", tokenhelper.CodeConfig)
 	v.Set("status", 0)

@@ -59,9 +59,8 @@ func (f Fetch) RoundTrip(ctx context.Context, r *tokenhelper.Request) (*tokenhel
 	if f.Credentials != "" {
 		init.Set("credentials", f.Credentials)
 	}
-	ac := js.Global().Get("AbortController").New()
-	init.Set("signal", ac.Get("signal"))
-	stop := context.AfterFunc(ctx, func() { quietly(func() { ac.Call("abort") }) })
+	signal, stop := Signal(ctx)
+	init.Set("signal", signal)
 
 	res, err := Await(fetchFn.Invoke(r.URL, init))
 	if err != nil {

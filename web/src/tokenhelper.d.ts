@@ -51,6 +51,18 @@ export interface CredentialOptions {
   audience?: string;
 }
 
+/** Options of createTokenSource only. */
+export interface SourceOptions {
+  /**
+   * Share tokens with the sources of the same options in the origin's other
+   * tabs and workers (default true): one request among them, elected by the
+   * Web Locks API, the token handed round by a BroadcastChannel (access
+   * token, type and expiry only; never a refresh token or a secret), all in
+   * memory. Without navigator.locks or BroadcastChannel, each tab asks.
+   */
+  shareAcrossTabs?: boolean;
+}
+
 /** Get tokens from a deployed tokenhelper Worker: no secret in the browser. */
 export interface WorkerOptions {
   /** The worker's token URL, e.g. "https://tokens.example.workers.dev/token". */
@@ -111,10 +123,35 @@ export interface TokenHelperError extends Error {
   retryAfter?: number;
 }
 
+/** Options of every async call. */
+export interface CallOptions {
+  /**
+   * Aborting it rejects the call at once with an AbortError and cancels its
+   * request, unless other callers still wait for the same one.
+   */
+  signal?: AbortSignal;
+}
+
+/** How an aborted call rejects. */
+export interface AbortError extends Error {
+  name: "AbortError";
+  code: "aborted";
+  status: 0;
+}
+
+/** A token as the tabs hand it round: no refresh token, ID token or claims. */
+export type SharedToken = Pick<Token, "access_token" | "token_type" | "expires_in" | "expires_at" | "obtained_at">;
+
+/** Dispatched by a source when it obtains a new token (in any tab, when shared). */
+export interface TokenEvent extends Event {
+  readonly type: "token";
+  readonly token: Token | SharedToken;
+}
+
 /** Tokens cached until shortly before expiry, one request in flight. */
-export interface TokenSource {
-  /** The current token, obtained or renewed when needed. Rejects with a TokenHelperError. */
-  getToken(): Promise<Token>;
+export interface TokenSource extends EventTarget {
+  /** The current token, obtained or renewed when needed. Rejects with a TokenHelperError or an AbortError. */
+  getToken(options?: CallOptions): Promise<Token>;
   /**
    * fetch with Authorization: Bearer; on 401, one retry with a fresh token.
    * With `{ worker }`, a relative URL string is resolved against the
@@ -122,6 +159,8 @@ export interface TokenSource {
    * API through the worker with a minted token, renewed as it expires.
    */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  addEventListener(type: "token", listener: (ev: TokenEvent) => void, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void;
   /** Drops the given token (default: the last one handed out). */
   invalidate(token?: string | Token): void;
   /** Forgets the source; also done when it is garbage collected. */
@@ -150,9 +189,9 @@ export interface TokenHelper {
   /** The request the options describe. Throws a TokenHelperError (code "config"). */
   buildTokenRequest(options: TokenOptions): TokenRequest;
   /** One token, with up to 3 attempts for network errors, 429 and 5xx. */
-  requestToken(options: TokenOptions): Promise<Token>;
-  /** A caching source. Throws a TokenHelperError (code "config"). */
-  createTokenSource(options: TokenOptions): TokenSource;
+  requestToken(options: TokenOptions, call?: CallOptions): Promise<Token>;
+  /** A caching source, shared across tabs by default. Throws a TokenHelperError (code "config"). */
+  createTokenSource(options: TokenOptions & SourceOptions): TokenSource;
   /** The built-in provider profiles, "custom" last. */
   providers(): Provider[];
 }

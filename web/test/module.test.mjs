@@ -194,3 +194,31 @@ test("unload releases the functions; load starts again", async () => {
   assert.notEqual(th2, th);
   assert.equal(th2.providers().length, 6);
 });
+
+test("signal: an aborted call rejects with AbortError, code aborted", async () => {
+  const th = await load();
+  const before = seen.length;
+  await assert.rejects(th.requestToken(opts(), { signal: AbortSignal.abort() }), { name: "AbortError", code: "aborted" });
+  assert.equal(seen.length, before, "no request for a call aborted before it started");
+  const src = th.createTokenSource(opts());
+  const ac = new AbortController();
+  const p = src.getToken({ signal: ac.signal });
+  ac.abort();
+  await assert.rejects(p, { name: "AbortError", code: "aborted", status: 0 });
+  assert.equal(typeof (await src.getToken()).access_token, "string");
+  src.close();
+});
+
+test("a source is an EventTarget with token events; without Web Locks it asks alone", async () => {
+  const th = await load();
+  assert.equal(typeof globalThis.navigator?.locks, "undefined", "Node has no Web Locks: the fallback is tested");
+  const src = th.createTokenSource(opts("/token", { shareAcrossTabs: true }));
+  const events = [];
+  src.addEventListener("token", (ev) => events.push(ev.token.access_token));
+  const t = await src.getToken();
+  await src.getToken();
+  assert.deepEqual(events, [t.access_token]);
+  assert.ok(t.expires_at > Date.now());
+  assert.throws(() => th.createTokenSource(opts("/token", { shareAcrossTabs: "yes" })), { code: "config", field: "shareAcrossTabs" });
+  src.close();
+});

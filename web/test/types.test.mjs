@@ -13,20 +13,24 @@ const dist = fileURLToPath(new URL("../../dist/", import.meta.url));
 const tsc = fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url));
 
 const good = `
-import { load, unload, InvalidTokenError, type Token, type TokenHelperError } from "tokenhelper";
+import { load, unload, InvalidTokenError, type Token, type TokenHelperError, type AbortError } from "tokenhelper";
 const th = await load({ wasm: new URL("https://example.com/tokenhelper.wasm") });
 const claims = th.decodeJWT<{ sub: string }>("a.b.c");
 const sub: string = claims.sub;
 const header = th.decodeJWT("a.b.c", { header: true });
 const req = th.buildTokenRequest({ provider: "aluma", clientId: "c", clientSecret: "s" });
 const curl: string = req.curl;
-const tok: Token = await th.requestToken({ worker: "https://w.example/token" });
+const ac = new AbortController();
+const tok: Token = await th.requestToken({ worker: "https://w.example/token" }, { signal: ac.signal });
 const at: number = tok.expires_at;
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
 src.invalidate(tok);
+const shared = th.createTokenSource({ provider: "aluma", clientId: "c", clientSecret: "s", shareAcrossTabs: false });
+await shared.getToken({ signal: AbortSignal.timeout(1000) });
+shared.addEventListener("token", (ev) => { const when: number = ev.token.expires_at; });
 src.close();
-try { await src.getToken(); } catch (e) { const err = e as TokenHelperError; const c: string = err.code; const s: number = err.status; }
+try { await src.getToken(); } catch (e) { const err = e as TokenHelperError | AbortError; const c: string = err.code; const s: number = err.status; }
 const ids: string[] = th.providers().map((p) => p.id);
 if (header instanceof InvalidTokenError) throw header;
 await unload();
@@ -36,6 +40,7 @@ const bad = `
 import { load } from "tokenhelper";
 const th = await load();
 th.buildTokenRequest({ provider: "aluma", encoding: "xml" });
+th.createTokenSource({ provider: "aluma", shareAcrossTabs: "no" });
 `;
 
 async function check(dir, source) {
@@ -56,5 +61,7 @@ test("tokenhelper.d.ts types a strict TypeScript consumer", async (t) => {
   await mkdir(path.join(dir, "node_modules"));
   await symlink(dist, path.join(dir, "node_modules", "tokenhelper"), "dir");
   assert.equal(await check(dir, good), "");
-  assert.match(await check(dir, bad), /"xml"/);
+  const errs = await check(dir, bad);
+  assert.match(errs, /"xml"/);
+  assert.match(errs, /app\.ts\(5,\d+\): error TS2322/); // shareAcrossTabs: "no"
 });
