@@ -130,10 +130,17 @@ test("requestToken: token object, retries 500, rejects invalid_client", async ()
   assert.deepEqual(tok.claims, { sub: "me", exp: 4102444800 });
   assert.equal(seen.at(-1).type, "application/json");
 
-  await assert.rejects(th.requestToken(opts("/token", { clientSecret: "wrong" })), (err) => {
+  await assert.rejects(th.requestToken(opts("/token", { clientSecret: "wrong-secret-value" })), (err) => {
     assert.equal(err.code, "invalid_client");
     assert.equal(err.status, 401);
     assert.equal(err.description, "bad secret");
+    return true;
+  });
+  // A secret too short to mask: the provider's text is withheld, the code kept.
+  await assert.rejects(th.requestToken(opts("/token", { clientSecret: "wrong" })), (err) => {
+    assert.equal(err.code, "invalid_client");
+    assert.match(err.description, /^\(withheld: /);
+    assert.ok(!err.message.includes("****"), err.message);
     return true;
   });
   await assert.rejects(th.requestToken(opts("/token", { tokenURL: "http://127.0.0.1:1/token" })), { code: "network", status: 0 });
