@@ -255,3 +255,30 @@ func TestRenewGivenUpKeepsNoFailure(t *testing.T) {
 		t.Errorf("a renewal the caller gave up on was kept as a failure: %#v", f)
 	}
 }
+
+func TestRenewWaitEndsWithTheContext(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "js" {
+		t.Skip("no cross-process lock")
+	}
+	c, _ := open(t, t.TempDir())
+	held := make(chan struct{})
+	release := make(chan struct{})
+	go c.Renew(context.Background(), "k", func(context.Context) (*tokenhelper.Token, error) {
+		close(held)
+		<-release
+		return token("at", time.Hour), nil
+	})
+	<-held
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	c2, _ := open(t, c.Dir())
+	called := false
+	_, err := c2.Renew(ctx, "k", func(context.Context) (*tokenhelper.Token, error) { called = true; return nil, nil })
+	if !errors.Is(err, tokenhelper.ErrTimeout) || called {
+		t.Errorf("waiting past the deadline: got %v (renew called: %v), want ErrTimeout without renewing", err, called)
+	}
+	if f := c2.read("k").Failure; f != nil {
+		t.Errorf("a wait that timed out was kept as a failure: %#v", f)
+	}
+}
