@@ -67,13 +67,8 @@ const (
 	BackoffRetryAfterMax = 5 * time.Minute
 )
 
-// BackoffWindow is how long a Source waits after the n-th consecutive
-// failed renewal (n >= 1), the last one being e: [BackoffMin] doubled per
-// failure up to [BackoffMax], at least e's Retry-After up to
-// [BackoffRetryAfterMax]. It is exported so that a holder that keeps its
-// backoff elsewhere (the command keeps it on disk between invocations)
-// applies the same policy.
-func BackoffWindow(n int, e *Error) time.Duration {
+// backoffWindow is how long to wait after the n-th consecutive failure e.
+func backoffWindow(n int, e *Error) time.Duration {
 	d := BackoffMax
 	if n <= 6 { // 1 s << 5 = 32 s already exceeds the cap
 		d = min(BackoffMax, BackoffMin<<(n-1))
@@ -83,6 +78,13 @@ func BackoffWindow(n int, e *Error) time.Duration {
 	}
 	return d
 }
+
+// BackoffWindow is how long a Source waits after the n-th consecutive
+// failed renewal (n >= 1), the last one being e: [BackoffMin] doubled per
+// failure up to [BackoffMax], at least e's Retry-After up to
+// [BackoffRetryAfterMax]. A holder that keeps its backoff elsewhere (the
+// command keeps it on disk between invocations) applies the same policy.
+func BackoffWindow(n int, e *Error) time.Duration { return backoffWindow(n, e) }
 
 // held is the current token with the time it is due for renewal, worked
 // out once so that the cached path is one clock read and one comparison.
@@ -168,9 +170,8 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 	return s
 }
 
-// Key returns the name of this Source's tokens in its [Cache] and
-// [Coordinator]: [CacheKey] of its Config, or the key given to
-// [NewSourceFunc].
+// Key returns the name of this Source's tokens in a [Cache] and for a
+// [Coordinator]: [CacheKey] of its Config, or the key it was given.
 func (s *Source) Key() string { return s.key }
 
 // Token returns a valid token: the held one while it is fresh, or while
@@ -293,7 +294,7 @@ func (s *Source) run(ctx context.Context, f *flight) {
 		if s.fail != nil {
 			n = s.fail.count + 1
 		}
-		s.fail = &failure{err: e, count: n, until: s.client.clock().Now().Add(BackoffWindow(n, e))}
+		s.fail = &failure{err: e, count: n, until: s.client.clock().Now().Add(backoffWindow(n, e))}
 	}
 	s.call = nil
 	s.mu.Unlock()
