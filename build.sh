@@ -173,7 +173,7 @@ in_modules() {
 }
 
 vet_all() {
-	in_modules go vet ./... && GOOS=js GOARCH=wasm go vet ./... && GOOS=js GOARCH=wasm go vet -tags testhooks ./worker/...
+	in_modules go vet ./... && GOOS=js GOARCH=wasm go vet ./... && GOOS=windows go vet ./... && GOOS=js GOARCH=wasm go vet -tags testhooks ./worker/...
 }
 
 gofmt_clean() {

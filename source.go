@@ -79,6 +79,13 @@ func backoffWindow(n int, e *Error) time.Duration {
 	return d
 }
 
+// BackoffWindow is how long a Source waits after the n-th consecutive
+// failed renewal (n >= 1), the last one being e: [BackoffMin] doubled per
+// failure up to [BackoffMax], at least e's Retry-After up to
+// [BackoffRetryAfterMax]. A holder that keeps its backoff elsewhere (the
+// command keeps it on disk between invocations) applies the same policy.
+func BackoffWindow(n int, e *Error) time.Duration { return backoffWindow(n, e) }
+
 // held is the current token with the time it is due for renewal, worked
 // out once so that the cached path is one clock read and one comparison.
 type held struct {

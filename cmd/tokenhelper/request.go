@@ -1,0 +1,56 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// request prints the token request the settings describe, exactly as it
+// would be sent but with every secret masked (as the page shows it), or
+// with --curl as a curl command. Nothing is sent.
+func (c *cli) request(args []string) int {
+	fs := c.flagSet("request")
+	o := configFlags(fs)
+	curl := fs.Bool("curl", false, "print a curl command instead (secrets masked)")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	r, err := o.resolve(c.getenv)
+	if err != nil {
+		return c.fail(err, r.prefix)
+	}
+	var req *tokenhelper.Request
+	if r.worker != nil {
+		req, err = r.worker.Request()
+	} else {
+		req, err = tokenhelper.BuildRequest(r.cfg)
+	}
+	if err != nil {
+		return c.fail(err, r.prefix)
+	}
+	if *curl {
+		fmt.Fprintln(c.stdout, req.Curl())
+		return exitOK
+	}
+	fmt.Fprintln(c.stdout, showRequest(req))
+	return exitOK
+}
+
+// showRequest renders req as HTTP text with its secrets masked: the
+// headers and body through req.Redact, as the page's redacted view does
+// (text with a secret too short to mask is withheld whole).
+func showRequest(req *tokenhelper.Request) string {
+	var b strings.Builder
+	b.WriteString(req.Method + " " + req.URL + "\n")
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
+		b.WriteString(k + ": " + req.Redact(req.Header[k]) + "\n")
+	}
+	if len(req.Body) > 0 {
+		b.WriteString("\n" + strings.TrimRight(req.Redact(string(req.Body)), "\r\n"))
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"flag"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper"
+)
+
+// setting is one configuration value: the environment variable (after
+// the TOKENHELPER_ or TOKENHELPER_<PROFILE>_ prefix), the flag, and the
+// Config field whose errors name it. A secret's flag names a file, never
+// the value: command lines are visible to every user in ps.
+type setting struct {
+	name   string // TOKEN_URL
+	flag   string // token-url, or client-secret-file for a secret
+	field  string // the tokenhelper.Error Field it answers for
+	secret bool
+	help   string
+}
+
+// settings is the one table of the command's settings: flags, the
+// environment, error messages and the help are made from it. Names follow
+// the worker's (worker/config.go) with the prefix, TOKEN_PROVIDER and
+// TOKEN_ENCODING shortened to PROVIDER and ENCODING.
+var settings = []setting{
+	{name: "PROVIDER", flag: "provider", field: "Provider", help: "profile id (see tokenhelper providers), or custom"},
+	{name: "TOKEN_URL", flag: "token-url", field: "TokenURL", help: "token endpoint, replacing the profile's (https, http only on loopback)"},
+	{name: "ENCODING", flag: "encoding", field: "Encoding", help: "custom only: multipart, form (default) or json"},
+	{name: "AUTH", flag: "auth", field: "AuthStyle", help: "custom only: client credentials in the body (default) or basic"},
+	{name: "GRANT_TYPE", flag: "grant-type", field: "GrantType", help: "client_credentials (default) or password"},
+	{name: "CLIENT_ID", flag: "client-id", field: "ClientID", help: "client id"},
+	{name: "CLIENT_SECRET", flag: "client-secret-file", field: "ClientSecret", secret: true, help: "client secret (the flag names a file holding it)"},
+	{name: "USERNAME", flag: "username", field: "Username", help: "password grant: the user"},
+	{name: "PASSWORD", flag: "password-file", field: "Password", secret: true, help: "password grant: the password (the flag names a file)"},
+	{name: "SCOPE", flag: "scope", field: "Scope", help: "scope, replacing the profile's (Alphaus: openid)"},
+	{name: "AUDIENCE", flag: "audience", field: "Audience", help: "audience, replacing the profile's (required by Alluvial)"},
+	{name: "WORKER", flag: "worker", field: "URL", help: "a tokenhelper worker's token URL: get tokens from it instead of a provider"},
+	{name: "ORIGIN", flag: "origin", help: "worker mode: the Origin sent, one of the worker's ALLOWED_ORIGINS"},
+	{name: "CALLER_TOKEN", flag: "caller-token-file", secret: true, help: "worker mode: a caller JWT for a worker with the caller gate (the flag names a file)"},
+	{name: "CALLER_HEADER", flag: "caller-header", help: "worker mode: the header carrying it (default Authorization, as Bearer)"},
+}
+
+// envPrefix is the prefix of every variable, TOKENHELPER_PROFILE aside.
+const envPrefix = "TOKENHELPER_"
+
+// options are the flags common to token and request.
+type options struct {
+	fs      *flag.FlagSet
+	profile *string
+	values  map[string]*string // by setting name
+	noCache *bool
+	verbose *bool
+	timeout *time.Duration
+}
+
+// configFlags registers the settings' flags on fs.
+func configFlags(fs *flag.FlagSet) *options {
+	o := &options{fs: fs, values: map[string]*string{}}
+	o.profile = fs.String("profile", "", "read TOKENHELPER_<PROFILE>_* instead of TOKENHELPER_* (also TOKENHELPER_PROFILE)")
+	for _, s := range settings {
+		o.values[s.name] = fs.String(s.flag, "", s.help)
+	}
+	o.noCache = fs.Bool("no-cache", false, "neither read nor write the token cache")
+	o.verbose = fs.Bool("v", false, "say on stderr where the token came from (never a secret)")
+	o.timeout = fs.Duration("timeout", time.Minute, "the longest to wait for a token, another invocation's renewal included")
+	return o
+}
+
+// resolved is what the settings ask for: a provider Config or a worker.
+type resolved struct {
+	prefix string // TOKENHELPER_ or TOKENHELPER_<PROFILE>_
+	cfg    tokenhelper.Config
+	worker *tokenhelper.WorkerConfig
+}
+
+// resolve reads the settings: a flag that was given, else the variable.
+// Errors are ErrConfig *tokenhelper.Errors whose Field is a Config field
+// or, for what has none, the variable's name after the prefix.
+func (o *options) resolve(getenv func(string) string) (*resolved, error) {
+	profile := *o.profile
+	if profile == "" {
+		profile = getenv(envPrefix + "PROFILE")
+	}
+	r := &resolved{prefix: envPrefix}
+	if profile != "" {
+		p := strings.ToUpper(strings.ReplaceAll(strings.TrimSpace(profile), "-", "_"))
+		if strings.Trim(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != "" {
+			return r, &tokenhelper.Error{Kind: tokenhelper.ErrConfig, Code: tokenhelper.CodeConfig, Field: "PROFILE",
+				Description: "must be letters, digits, - and _"}
+		}
+		r.prefix += p + "_"
+	}
+	given := map[string]bool{}
+	o.fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	v := map[string]string{}
+	for _, s := range settings {
+		val := getenv(r.prefix + s.name)
+		if given[s.flag] {
+			val = *o.values[s.name]
+			if s.secret {
+				b, err := os.ReadFile(val)
+				if err != nil {
+					return r, configErr(s, "is to come from --"+s.flag+", whose file cannot be read")
+				}
+				val = strings.TrimRight(string(b), "\r\n")
+			}
+		}
+		if !s.secret {
+			val = strings.TrimSpace(val)
+		}
+		v[s.name] = val
+	}
+	switch {
+	case v["WORKER"] == "" && v["PROVIDER"] == "" && v["TOKEN_URL"] == "":
+		return r, configErr(settingNamed("PROVIDER"), "is required (or "+r.prefix+"TOKEN_URL for a custom endpoint, or "+r.prefix+"WORKER)")
+	case v["WORKER"] != "" && (v["PROVIDER"] != "" || v["TOKEN_URL"] != ""):
+		return r, configErr(settingNamed("WORKER"), "is set with a provider: choose "+r.prefix+"WORKER or "+r.prefix+"PROVIDER/TOKEN_URL")
+	}
+	if v["WORKER"] != "" {
+		r.worker = &tokenhelper.WorkerConfig{URL: v["WORKER"], Origin: v["ORIGIN"]}
+		if t := v["CALLER_TOKEN"]; t != "" {
+			h := v["CALLER_HEADER"]
+			if h == "" || strings.EqualFold(h, "Authorization") {
+				h, t = "Authorization", "Bearer "+t
+			}
+			r.worker.Header = map[string]string{h: t}
+		}
+		return r, nil
+	}
+	r.cfg = tokenhelper.Config{
+		Provider: v["PROVIDER"], TokenURL: v["TOKEN_URL"], GrantType: v["GRANT_TYPE"],
+		ClientID: v["CLIENT_ID"], ClientSecret: v["CLIENT_SECRET"],
+		Username: v["USERNAME"], Password: v["PASSWORD"],
+		Scope: v["SCOPE"], Audience: v["AUDIENCE"],
+	}
+	var err error
+	if r.cfg.Encoding, err = tokenhelper.ParseEncoding(v["ENCODING"]); err != nil {
+		return r, err
+	}
+	if r.cfg.AuthStyle, err = tokenhelper.ParseAuthStyle(v["AUTH"]); err != nil {
+		return r, err
+	}
+	_, err = r.cfg.Resolved()
+	return r, err
+}
+
+func settingNamed(name string) setting {
+	for _, s := range settings {
+		if s.name == name {
+			return s
+		}
+	}
+	panic("tokenhelper: no setting " + name)
+}
+
+// configErr is an ErrConfig error about s.
+func configErr(s setting, desc string) *tokenhelper.Error {
+	f := s.field
+	if f == "" {
+		f = s.name
+	}
+	return &tokenhelper.Error{Kind: tokenhelper.ErrConfig, Code: tokenhelper.CodeConfig, Field: f, Description: desc}
+}
+
+// varFor names the variable of a Config field (or of a setting without
+// one), as the worker's fieldVars does for its own names. RefreshToken
+// has no variable: only the grant type asks for one.
+func varFor(field, prefix string) string {
+	if field == "RefreshToken" {
+		field = "GrantType"
+	}
+	for _, s := range settings {
+		if s.field == field || s.name == field {
+			return prefix + s.name
+		}
+	}
+	if field == "PROFILE" {
+		return envPrefix + "PROFILE"
+	}
+	return ""
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/filecache"
+	"github.com/tokenhelper/tokenhelper/nethttp"
+)
+
+// token prints a token: the access token alone, an Authorization header
+// line, or the whole token response as JSON.
+func (c *cli) token(ctx context.Context, args []string) int {
+	fs := c.flagSet("token")
+	o := configFlags(fs)
+	header := fs.Bool("header", false, "print `Authorization: Bearer …` instead of the token alone")
+	asJSON := fs.Bool("json", false, "print the whole token response as JSON (refresh and id tokens masked)")
+	reveal := fs.Bool("reveal", false, "with --json, show the refresh and id tokens too")
+	if code, ok := parse(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintln(c.stderr, "tokenhelper: token takes no arguments (see tokenhelper help token)")
+		return exitConfig
+	}
+	r, err := o.resolve(c.getenv)
+	if err != nil {
+		return c.fail(err, r.prefix)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *o.timeout)
+	defer cancel()
+	tok, err := c.obtain(ctx, r, o)
+	if err != nil {
+		return c.fail(err, r.prefix)
+	}
+	switch {
+	case *asJSON:
+		err = writeJSON(c.stdout, shown(tok, *reveal, c.clock()))
+	case *header:
+		_, err = fmt.Fprintln(c.stdout, "Authorization: "+tok.AuthorizationHeader())
+	default:
+		_, err = fmt.Fprintln(c.stdout, tok.AccessToken)
+	}
+	if err != nil {
+		fmt.Fprintln(c.stderr, "tokenhelper: "+err.Error())
+		return exitOther
+	}
+	return exitOK
+}
+
+// obtain gets the token the settings describe, through the file cache
+// unless --no-cache: at once from the cache, or repeating a failure whose
+// backoff has not passed, or with one request among the invocations that
+// need it at the same moment.
+func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper.Token, error) {
+	logf := func(string, ...any) {}
+	if *o.verbose {
+		var mu sync.Mutex // the transport logs from the Client's goroutine
+		logf = func(format string, args ...any) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(c.stderr, "tokenhelper: "+format+"\n", args...)
+		}
+	}
+	var sent atomic.Int32
+	transport := c.transport
+	if transport == nil {
+		transport = nethttp.New(&http.Client{})
+	}
+	client := &tokenhelper.Client{Transport: tokenhelper.TransportFunc(func(ctx context.Context, req *tokenhelper.Request) (*tokenhelper.Response, error) {
+		sent.Add(1)
+		start := time.Now()
+		resp, err := transport.RoundTrip(ctx, req)
+		if err == nil {
+			logf("%s %s: HTTP %d in %s", req.Method, req.Redact(req.URL), resp.Status, time.Since(start).Round(time.Millisecond))
+		} else {
+			logf("%s %s: no answer after %s", req.Method, req.Redact(req.URL), time.Since(start).Round(time.Millisecond))
+		}
+		return resp, err
+	})}
+	if c.now != nil {
+		client.Clock = fixedClock{c.now}
+	}
+	var opts []tokenhelper.SourceOption
+	var store *filecache.Cache
+	if !*o.noCache {
+		var err error
+		if store, err = filecache.Open(c.cacheDir); err != nil {
+			fmt.Fprintf(c.stderr, "tokenhelper: no token cache (%v): every invocation asks for a token\n", err)
+		} else {
+			store.Now, store.Logf = c.now, logf
+			opts = append(opts, tokenhelper.WithCache(store), tokenhelper.WithCoordinator(store))
+		}
+	}
+	var src *tokenhelper.Source
+	var err error
+	if r.worker != nil {
+		src, err = tokenhelper.NewWorkerSource(client, *r.worker, opts...)
+	} else {
+		src, err = tokenhelper.NewSource(client, r.cfg, opts...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if store != nil {
+		logf("cache %s, key %s", store.Dir(), src.Key())
+		if rep := store.Repeated(src.Key()); rep != nil {
+			return nil, rep // the backoff after the last failure has not passed: nothing is sent
+		}
+	}
+	tok, err := src.Token(ctx)
+	if err == nil {
+		from := "the cache"
+		if n := sent.Load(); n > 0 {
+			from = fmt.Sprintf("%d request(s)", n)
+		}
+		logf("token from %s, valid for %s", from, tok.Remaining(c.clock()).Round(time.Second))
+	}
+	return tok, err
+}
+
+// fixedClock is a Clock reading now, for tests; it sleeps for real.
+type fixedClock struct{ now func() time.Time }
+
+func (f fixedClock) Now() time.Time { return f.now() }
+func (f fixedClock) Sleep(ctx context.Context, d time.Duration) error {
+	return tokenhelper.SystemClock.Sleep(ctx, d)
+}
+
+// tokenJSON is the --json output: the token response as the provider
+// sent it, the lifetime left and when it ends.
+type tokenJSON struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int64  `json:"expires_in,omitempty"` // seconds left
+	ExpiresAt    string `json:"expires_at,omitempty"` // RFC 3339
+	Scope        string `json:"scope,omitempty"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	IDToken      string `json:"id_token,omitempty"`
+}
+
+// shown is tok for --json, the refresh and id tokens masked unless reveal.
+func shown(tok *tokenhelper.Token, reveal bool, now time.Time) tokenJSON {
+	j := tokenJSON{AccessToken: tok.AccessToken, TokenType: tok.Type(), Scope: tok.Scope,
+		RefreshToken: tok.RefreshToken, IDToken: tok.IDToken}
+	if !tok.Expiry.IsZero() {
+		j.ExpiresIn = int64(tok.Remaining(now) / time.Second)
+		j.ExpiresAt = tok.Expiry.UTC().Format(time.RFC3339)
+	}
+	if !reveal {
+		for _, v := range []*string{&j.RefreshToken, &j.IDToken} {
+			if *v != "" {
+				*v = tokenhelper.Mask
+			}
+		}
+	}
+	return j
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// parse parses a subcommand's flags; when it should not go on, it
+// returns the exit status: 0 after -h, exitConfig after a bad flag.
+func parse(fs *flag.FlagSet, args []string) (int, bool) {
+	switch err := fs.Parse(args); {
+	case err == flag.ErrHelp:
+		return exitOK, false
+	case err != nil:
+		return exitConfig, false
+	}
+	return 0, true
+}
+
+// flagSet is a FlagSet for a subcommand whose errors and -h go to stderr.
+func (c *cli) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("tokenhelper "+name, flag.ContinueOnError)
+	fs.SetOutput(c.stderr)
+	fs.Usage = func() { c.commandHelp(name, fs) }
+	return fs
+}
