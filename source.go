@@ -36,6 +36,9 @@ type Source struct {
 	unknownLifetime time.Duration
 
 	cur  atomic.Pointer[held] // the last token obtained, fresh or not
+	// seen is a stale but maybe still valid token the last renewal found
+	// in the shared Cache: if renewing fails, it serves until it expires.
+	seen atomic.Pointer[Token]
 	mu   sync.Mutex
 	call *flight  // the request in flight, if any
 	fail *failure // the last renewal's failure, while its backoff lasts
@@ -67,8 +70,12 @@ const (
 	BackoffRetryAfterMax = 5 * time.Minute
 )
 
-// backoffWindow is how long to wait after the n-th consecutive failure e.
-func backoffWindow(n int, e *Error) time.Duration {
+// BackoffWindow is how long a Source waits after the n-th consecutive
+// failed renewal (n >= 1), the last one being e: [BackoffMin] doubled per
+// failure up to [BackoffMax], at least e's Retry-After up to
+// [BackoffRetryAfterMax]. A holder that keeps its backoff elsewhere (the
+// command keeps it on disk between invocations) applies the same policy.
+func BackoffWindow(n int, e *Error) time.Duration {
 	d := BackoffMax
 	if n <= 6 { // 1 s << 5 = 32 s already exceeds the cap
 		d = min(BackoffMax, BackoffMin<<(n-1))
@@ -78,13 +85,6 @@ func backoffWindow(n int, e *Error) time.Duration {
 	}
 	return d
 }
-
-// BackoffWindow is how long a Source waits after the n-th consecutive
-// failed renewal (n >= 1), the last one being e: [BackoffMin] doubled per
-// failure up to [BackoffMax], at least e's Retry-After up to
-// [BackoffRetryAfterMax]. A holder that keeps its backoff elsewhere (the
-// command keeps it on disk between invocations) applies the same policy.
-func BackoffWindow(n int, e *Error) time.Duration { return backoffWindow(n, e) }
 
 // held is the current token with the time it is due for renewal, worked
 // out once so that the cached path is one clock read and one comparison.
@@ -279,6 +279,7 @@ func (s *Source) run(ctx context.Context, f *flight) {
 	if f.err == nil && (f.tok == nil || f.tok.AccessToken == "") {
 		f.tok, f.err = nil, &Error{Kind: ErrBadResponse, Code: CodeBadResponse, Description: "the renewal gave no token"}
 	}
+	seen := s.seen.Swap(nil)
 	s.mu.Lock()
 	switch {
 	case f.err == nil:
@@ -294,7 +295,15 @@ func (s *Source) run(ctx context.Context, f *flight) {
 		if s.fail != nil {
 			n = s.fail.count + 1
 		}
-		s.fail = &failure{err: e, count: n, until: s.client.clock().Now().Add(backoffWindow(n, e))}
+		s.fail = &failure{err: e, count: n, until: s.client.clock().Now().Add(BackoffWindow(n, e))}
+		if now := s.client.clock().Now(); seen != nil && !s.cur.Load().valid(now) && (&held{tok: seen}).valid(now) {
+			// A fresh holder (a new process, a new isolate) found another
+			// holder's token in the Cache, stale but valid, and could not
+			// renew it: that token serves until it expires, as a held one
+			// would, with the backoff above.
+			s.cur.Store(s.hold(seen))
+			f.tok, f.err = seen, nil
+		}
 	}
 	s.call = nil
 	s.mu.Unlock()
@@ -320,7 +329,7 @@ func (s *Source) obtain(ctx context.Context) (*Token, error) {
 			n = s.fail.count + 1
 		}
 		s.mu.Unlock()
-		fc.PutFailure(ctx, s.key, Failure{Code: e.Code, Status: e.Status, Until: s.client.clock().Now().Add(backoffWindow(n, e))})
+		fc.PutFailure(ctx, s.key, Failure{Code: e.Code, Status: e.Status, Until: s.client.clock().Now().Add(BackoffWindow(n, e))})
 	}
 	return tok, err
 }
@@ -337,6 +346,7 @@ func (s *Source) obtainOnce(ctx context.Context) (*Token, error) {
 			if s.fresh(t, clock.Now()) {
 				return t, nil
 			}
+			s.seen.Store(t)
 			if stale == nil || stale.RefreshToken == "" {
 				stale = t
 			}

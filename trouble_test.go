@@ -254,3 +254,30 @@ func TestSourceCoordinatorOneRenewalAmongHolders(t *testing.T) {
 		}
 	}
 }
+
+// A fresh holder (a new process or isolate) that finds another holder's
+// token in the shared cache, stale but valid, and cannot renew it, serves
+// that token until it expires, and backs off.
+func TestSourceFreshHolderServesStaleSharedToken(t *testing.T) {
+	clock := newFakeClock()
+	cache := &MemoryCache{Now: clock.Now}
+	stale := &Token{AccessToken: "shared", TokenType: "Bearer", Obtained: clock.Now().Add(-3590 * time.Second), Expiry: clock.Now().Add(10 * time.Second)}
+	ep := &scripted{}
+	ep.set(down(503, `{"error":"temporarily_unavailable"}`))
+	s := oneAttempt(t, ep, clock, WithCache(cache))
+	cache.Put(context.Background(), s.Key(), stale, stale.Expiry)
+	for i := 0; i < 5; i++ {
+		tok, err := s.Token(context.Background())
+		if err != nil || tok.AccessToken != "shared" {
+			t.Fatalf("call %d: got %v, %v; want the shared token while it is valid", i, tok, err)
+		}
+		settle(t, s)
+	}
+	if n := len(ep.Calls()); n != 1 {
+		t.Errorf("got %d provider requests, want 1 (then the backoff)", n)
+	}
+	clock.Advance(11 * time.Second)
+	if _, err := s.Token(context.Background()); err == nil {
+		t.Error("after the shared token expired: got a token, want the provider's failure")
+	}
+}
