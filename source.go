@@ -35,7 +35,7 @@ type Source struct {
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
 
-	cur  atomic.Pointer[held] // the last token obtained, fresh or not
+	cur atomic.Pointer[held] // the last token obtained, fresh or not
 	// seen is a stale but maybe still valid token the last renewal found
 	// in the shared Cache: if renewing fails, it serves until it expires.
 	seen atomic.Pointer[Token]
