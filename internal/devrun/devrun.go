@@ -1,15 +1,17 @@
 //go:build unix
 
 // Package devrun runs a Worker bundle in local workerd through `wrangler
-// dev`, for the end-to-end tests and the benchmark: a private copy of the
-// bundle with its own wrangler.jsonc and .dev.vars, fresh ports (the
-// inspector's too), its own process group, and a bounded wait for the
-// ready line.
+// dev`, for the end-to-end tests, the benchmarks and the dev supervisor
+// (internal/cmd/dev): a private copy of the bundle with its own
+// wrangler.jsonc and .dev.vars, fresh ports (the inspector's too) or
+// fixed ones, its own process group, and a bounded wait for the ready
+// line.
 package devrun
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -75,60 +77,156 @@ type Process struct {
 	cmd  *exec.Cmd
 	log  syncBuffer
 	done chan struct{}
+	err  error // cmd.Wait's, set before done closes
 }
 
-// Start runs wrangler dev in dir, persisting state to persist, and waits
-// up to ready for it to serve. The process runs in its own group; call
-// Stop to end it and its children.
+// Options say where and how StartWith runs wrangler dev.
+type Options struct {
+	// Host is the address to listen on (default 127.0.0.1).
+	Host string
+	// Port and InspectorPort are the worker's and the inspector's ports;
+	// 0 picks a free one.
+	Port, InspectorPort int
+	// Persist is the directory for local state (--persist-to), relative
+	// to the worker's directory unless absolute.
+	Persist string
+	// Ready bounds the wait for the ready line (default 60 s).
+	Ready time.Duration
+	// Echo, when set, also receives every line wrangler prints, each
+	// after EchoPrefix, as it comes (the log keeps them too).
+	Echo       io.Writer
+	EchoPrefix string
+}
+
+// Start runs wrangler dev in dir on 127.0.0.1 with fresh ports, persisting
+// state to persist, and waits up to ready for it to serve. The process
+// runs in its own group; call Stop to end it and its children.
 func Start(wrangler, dir, persist string, ready time.Duration) (*Process, error) {
-	port, err := FreePort()
-	if err != nil {
-		return nil, err
+	return StartWith(context.Background(), wrangler, dir, Options{Persist: persist, Ready: ready})
+}
+
+// StartWith runs wrangler dev in dir as o says (a relative wrangler path
+// is taken from the current directory) and waits for its ready
+// line, up to o.Ready or until ctx ends (then it is stopped). The process
+// runs in its own group; call Stop to end it and its children.
+func StartWith(ctx context.Context, wrangler, dir string, o Options) (*Process, error) {
+	if o.Host == "" {
+		o.Host = "127.0.0.1"
 	}
-	insp, err := FreePort()
-	if err != nil {
-		return nil, err
+	if o.Ready <= 0 {
+		o.Ready = 60 * time.Second
 	}
-	cmd := exec.Command(wrangler, "dev", "--local", "--ip", "127.0.0.1", "--port", fmt.Sprint(port),
-		"--inspector-port", fmt.Sprint(insp), "--persist-to", persist, "--show-interactive-dev-session=false")
+	for _, port := range []*int{&o.Port, &o.InspectorPort} {
+		if *port == 0 {
+			p, err := FreePort()
+			if err != nil {
+				return nil, err
+			}
+			*port = p
+		}
+	}
+	if strings.ContainsRune(wrangler, filepath.Separator) && !filepath.IsAbs(wrangler) {
+		// Relative to the caller's directory, not to dir.
+		abs, err := filepath.Abs(wrangler)
+		if err != nil {
+			return nil, err
+		}
+		wrangler = abs
+	}
+	cmd := exec.Command(wrangler, "dev", "--local", "--ip", o.Host, "--port", fmt.Sprint(o.Port),
+		"--inspector-port", fmt.Sprint(o.InspectorPort), "--persist-to", o.Persist, "--show-interactive-dev-session=false")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "WRANGLER_SEND_METRICS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	p := &Process{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd, done: make(chan struct{})}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
+	p := &Process{URL: "http://" + net.JoinHostPort(o.Host, fmt.Sprint(o.Port)), cmd: cmd, done: make(chan struct{})}
+	// An *os.File, so that Wait returns when wrangler exits even while
+	// workerd still holds the pipe.
+	pr, pw, err := os.Pipe()
+	if err != nil {
 		return nil, err
 	}
-	readyCh := make(chan struct{})
+	cmd.Stdout, cmd.Stderr = pw, pw
+	err = cmd.Start()
+	pw.Close()
+	if err != nil {
+		pr.Close()
+		return nil, err
+	}
+	readyCh, logged := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(logged)
 		sc := bufio.NewScanner(pr)
 		var once sync.Once
 		for sc.Scan() {
 			p.log.Write(append(sc.Bytes(), '\n'))
+			if o.Echo != nil {
+				fmt.Fprintf(o.Echo, "%s%s\n", o.EchoPrefix, sc.Bytes())
+			}
 			if strings.Contains(sc.Text(), "Ready on "+p.URL) {
 				once.Do(func() { close(readyCh) })
 			}
 		}
 		io.Copy(io.Discard, pr)
+		pr.Close()
 	}()
-	go func() { cmd.Wait(); pw.Close(); close(p.done) }()
+	go func() {
+		p.err = cmd.Wait()
+		// Whatever wrangler left in its group (workerd) goes with it.
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		close(p.done)
+	}()
+	timer := time.NewTimer(o.Ready)
+	defer timer.Stop()
 	select {
 	case <-readyCh:
 		return p, nil
 	case <-p.done:
-		return nil, fmt.Errorf("devrun: wrangler dev exited before it was ready:\n%s", p.Log())
-	case <-time.After(ready):
+		select { // the last lines, once the group is gone
+		case <-logged:
+		case <-time.After(time.Second):
+		}
+		return nil, fmt.Errorf("devrun: wrangler dev exited before it was ready (%v)%s", p.err, p.output(o))
+	case <-timer.C:
 		p.Stop()
-		return nil, fmt.Errorf("devrun: wrangler dev not ready after %v:\n%s", ready, p.Log())
+		return nil, fmt.Errorf("devrun: wrangler dev not ready after %v%s", o.Ready, p.output(o))
+	case <-ctx.Done():
+		p.Stop()
+		return nil, ctx.Err()
 	}
 }
+
+// output is wrangler's output for an error message: the log, unless it
+// was echoed already.
+func (p *Process) output(o Options) string {
+	if o.Echo != nil {
+		return " (its output is above)"
+	}
+	return ":\n" + p.Log()
+}
+
+// Done is closed once wrangler has exited; Err then says how.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is wrangler's exit status once Done is closed (nil for a clean
+// exit), and nil before.
+func (p *Process) Err() error {
+	select {
+	case <-p.done:
+		return p.err
+	default:
+		return nil
+	}
+}
+
+// Pgid is the id of wrangler's process group (its own pid).
+func (p *Process) Pgid() int { return p.cmd.Process.Pid }
 
 // Log returns what wrangler printed so far.
 func (p *Process) Log() string { return p.log.String() }
 
-// Stop ends the process group: SIGTERM, then SIGKILL after 5 s. It is
-// safe to call more than once.
+// Stop ends the process group: SIGTERM, then SIGKILL after 5 s; once
+// wrangler has exited, anything left in its group is killed. It is safe
+// to call more than once.
 func (p *Process) Stop() {
 	select {
 	case <-p.done:

@@ -1,38 +1,22 @@
-// Command workervars checks a worker settings file (.dev.vars: NAME=value
-// lines, # comments, optional quotes) with the worker's own parser, so that
-// `./build.sh dev` refuses a bad configuration with the same message the
-// worker would answer with (naming the variable, never its value).
-//
-//	workervars worker/.dev.vars
-package main
+// Package devvars reads and writes a worker's local settings file,
+// .dev.vars, for the dev supervisor (internal/cmd/dev): Read parses it as
+// wrangler does, Prepare writes the demo provider's settings unless the
+// file is the user's own.
+package devvars
 
 import (
 	"bufio"
 	"fmt"
 	"os"
 	"strings"
-
-	"github.com/tokenhelper/tokenhelper/worker"
 )
 
-func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: workervars FILE")
-		os.Exit(2)
-	}
-	vars, err := read(os.Args[1])
-	if err == nil {
-		_, err = worker.Load(func(name string) string { return vars[name] })
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
-	fmt.Printf("%s: settings valid\n", os.Args[1])
-}
-
-// read parses a dotenv file as wrangler does for .dev.vars.
-func read(path string) (map[string]string, error) {
+// Read parses a dotenv file as wrangler does for .dev.vars: NAME=value
+// lines, an optional `export ` prefix, # comments, single or double
+// quotes (\n and \r expanded inside double quotes only), and
+// double-quoted values that run over several lines (a PEM key). An error
+// names the line, never its content.
+func Read(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -50,15 +34,12 @@ func read(path string) (map[string]string, error) {
 			return nil, fmt.Errorf("line %d: want NAME=value", n)
 		}
 		value = strings.TrimSpace(value)
-		// A double-quoted value may run over several lines (a PEM key),
-		// as in wrangler's dotenv.
 		for strings.HasPrefix(value, `"`) && (len(value) == 1 || !strings.HasSuffix(value, `"`)) && sc.Scan() {
 			n++
 			value += "\n" + sc.Text()
 		}
 		switch {
 		case len(value) >= 2 && value[0] == '"' && value[len(value)-1] == '"':
-			// dotenv expands \n and \r inside double quotes only.
 			value = strings.NewReplacer(`\n`, "\n", `\r`, "\r").Replace(value[1 : len(value)-1])
 		case len(value) >= 2 && value[0] == '\'' && value[len(value)-1] == '\'':
 			value = value[1 : len(value)-1]

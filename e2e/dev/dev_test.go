@@ -1,0 +1,214 @@
+//go:build unix
+
+// Package deve2e_test runs the dev supervisor (internal/cmd/dev) as
+// ./build.sh dev does, against a private copy of the worker bundle.
+package deve2e_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper/e2e/harness"
+	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+	"github.com/tokenhelper/tokenhelper/internal/devrun"
+	"github.com/tokenhelper/tokenhelper/internal/devvars"
+)
+
+// TestDev starts the supervisor on free ports, gets a token from the demo
+// provider through the worker, then stops it with SIGINT and checks that
+// nothing is left: no wrangler process group, no bound port.
+func TestDev(t *testing.T) {
+	wrangler := harness.Wrangler(t)
+	bundle := harness.WorkerBundle(t, false)
+	harness.Require(t, "dev", harness.MissingFiles(harness.Dist(), "(./build.sh build)", "web/index.html")...)
+
+	// A worker directory of its own, so that no .dev.vars lands in worker/.
+	wdir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(wdir, "build"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range devrun.BundleFiles {
+		b, err := os.ReadFile(filepath.Join(bundle, f))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(wdir, "build", f), b, 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(wdir, "wrangler.jsonc"), []byte(devrun.Config("dev-e2e", "build/worker.mjs")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(t.TempDir(), "dev")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "./internal/cmd/dev")
+	build.Dir = harness.Root
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+
+	ports := map[string]int{}
+	for _, p := range []string{"demo", "worker", "inspector", "page"} {
+		ports[p] = harness.FreePort(t)
+	}
+	cmd := exec.Command(bin, "-host", "127.0.0.1", "-demo-port", fmt.Sprint(ports["demo"]),
+		"-worker-port", fmt.Sprint(ports["worker"]), "-inspector-port", fmt.Sprint(ports["inspector"]),
+		"-page-port", fmt.Sprint(ports["page"]), "-dist", harness.Dist(), "-worker-dir", wdir, "-wrangler", wrangler)
+	cmd.Dir = harness.Root
+	stdout, _ := cmd.StdoutPipe()
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		select {
+		case <-exited:
+		default:
+			cmd.Process.Kill()
+		}
+	})
+	start := time.Now()
+	banner, pgidCh, logCh := make(chan string, 1), make(chan int, 1), make(chan string, 1)
+	go scanBanner(stdout, banner)
+	go scanLog(stderr, pgidCh, logCh)
+	go func() { exited <- cmd.Wait() }()
+
+	page := fmt.Sprintf("http://127.0.0.1:%d", ports["page"])
+	worker := fmt.Sprintf("http://127.0.0.1:%d", ports["worker"])
+	select {
+	case b := <-banner:
+		t.Logf("banner after %v", time.Since(start).Round(time.Millisecond))
+		if want := page + "/web/#demo=http://127.0.0.1:" + fmt.Sprint(ports["demo"]) + "&worker=" + worker + "/token"; !strings.Contains(b, want) {
+			t.Errorf("the banner has no %s:\n%s", want, masked(b))
+		}
+	case err := <-exited:
+		t.Fatalf("dev exited before its banner (%v):\n%s", err, masked(<-logCh))
+	case <-time.After(90 * time.Second):
+		t.Fatal("no banner after 90 s")
+	}
+	var pgid int
+	select {
+	case pgid = <-pgidCh:
+	case <-time.After(5 * time.Second):
+		t.Fatal("dev did not report wrangler's process group")
+	}
+
+	if status, _ := get(t, "GET", page+"/web/", ""); status != http.StatusOK {
+		t.Errorf("GET /web/: %d", status)
+	}
+	status, body := get(t, "POST", worker+"/token", page)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if json.Unmarshal(body, &tok); status != http.StatusOK || strings.Count(tok.AccessToken, ".") != 2 {
+		t.Errorf("POST /token: %d %s", status, body)
+	}
+	vars := filepath.Join(wdir, ".dev.vars")
+	if b, err := os.ReadFile(vars); err != nil || !strings.HasPrefix(string(b), devvars.Marker) {
+		t.Errorf("the worker directory's .dev.vars: %v, %.40q", err, b)
+	}
+	if fi, err := os.Stat(vars); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the worker directory's .dev.vars is not 0600: %v", err)
+	}
+
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("dev after SIGINT: %v\n%s", err, masked(<-logCh))
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("dev still running 15 s after SIGINT")
+	}
+	if !groupGone(pgid, 5*time.Second) {
+		t.Errorf("wrangler's process group %d is still there", pgid)
+	}
+	for name, p := range ports {
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p)))
+		if err != nil {
+			t.Errorf("the %s port %d is still bound: %v", name, p, err)
+			continue
+		}
+		ln.Close()
+	}
+}
+
+// masked is s without the demo secrets, which the banner shows and no
+// test log may hold.
+func masked(s string) string {
+	return strings.NewReplacer(demoprovider.DefaultClientSecret, "****", demoprovider.DefaultPassword, "****").Replace(s)
+}
+
+// scanBanner sends the banner once its last line (the JS module's) is in.
+func scanBanner(r io.Reader, banner chan<- string) {
+	var b strings.Builder
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "JS module:") {
+			banner <- b.String()
+		}
+	}
+}
+
+var groupLine = regexp.MustCompile(`wrangler dev \(process group (\d+)\)`)
+
+// scanLog sends the process group that the supervisor reports, and all
+// it printed once it is done.
+func scanLog(r io.Reader, pgid chan<- int, log chan<- string) {
+	var b strings.Builder
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+		if m := groupLine.FindStringSubmatch(sc.Text()); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			pgid <- n
+		}
+	}
+	log <- b.String()
+}
+
+func get(t *testing.T, method, url, origin string) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
+	if origin != "" {
+		req.Header.Set("Origin", origin)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, b
+}
+
+// groupGone waits up to within for process group pgid to have no member
+// (zombies count until their parent reaps them).
+func groupGone(pgid int, within time.Duration) bool {
+	for end := time.Now().Add(within); ; time.Sleep(100 * time.Millisecond) {
+		if err := syscall.Kill(-pgid, 0); errors.Is(err, syscall.ESRCH) {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
+	}
+}

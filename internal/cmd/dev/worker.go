@@ -1,0 +1,87 @@
+//go:build unix
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/tokenhelper/tokenhelper/internal/devrun"
+	"github.com/tokenhelper/tokenhelper/internal/devvars"
+	"github.com/tokenhelper/tokenhelper/worker"
+)
+
+// checkWorkerPrereqs says what is missing to run the worker, and whether
+// its ports are taken, before anything starts.
+func checkWorkerPrereqs(c *config) error {
+	if _, err := os.Stat(filepath.Join(c.workerDir, "wrangler.jsonc")); err != nil {
+		return fmt.Errorf("worker: %v (or pass -worker=false to run without the worker)", err)
+	}
+	if _, err := os.Stat(c.wrangler); err != nil {
+		return fmt.Errorf("worker: %s is missing: run `npm ci` in %s (./build.sh dev does), or pass -worker=false to run without the worker", c.wrangler, c.workerDir)
+	}
+	for _, p := range []struct {
+		what string
+		port int
+	}{{"worker", c.workerPort}, {"workerd's inspector", c.inspPort}} {
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.host, strconv.Itoa(p.port)))
+		if err != nil {
+			return fmt.Errorf("worker: the port of the %s is taken: %v", p.what, err)
+		}
+		ln.Close()
+	}
+	return nil
+}
+
+// startWorker prepares and checks WORKER_DIR/.dev.vars, then runs
+// wrangler dev and waits for the worker's health check.
+func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, pageURL string, stderr io.Writer) (*devrun.Process, error) {
+	path := filepath.Join(c.workerDir, ".dev.vars")
+	localhost := "http://" + net.JoinHostPort("localhost", strconv.Itoa(c.pagePort))
+	written, err := devvars.Prepare(path, devvars.Demo(demoURL, pageURL, localhost))
+	if err != nil {
+		return nil, fmt.Errorf("worker: %v", err)
+	}
+	if written {
+		logger.Printf("worker: wrote %s for the demo provider at %s", path, demoURL)
+	} else {
+		logger.Printf("worker: using your %s", path)
+	}
+	if err := checkVars(path); err != nil {
+		return nil, err
+	}
+	w, err := devrun.StartWith(ctx, c.wrangler, c.workerDir, devrun.Options{
+		Host: c.host, Port: c.workerPort, InspectorPort: c.inspPort,
+		Persist: filepath.Join(".wrangler", "state"), Ready: workerReady,
+		Echo: stderr, EchoPrefix: "wrangler | ",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
+	}
+	if err := waitHealthy(ctx, "worker", w.URL+"/healthz", workerHealthy); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	logger.Printf("worker: wrangler dev (process group %d) on %s", w.Pgid(), w.URL)
+	logger.Printf("worker: %s/token (POST, Origin %s) -> demo provider; the page's { worker: %q }", w.URL, pageURL, w.URL+"/token")
+	return w, nil
+}
+
+// checkVars reads path and checks it with the worker's own parser; the
+// error names the variable, never its value.
+func checkVars(path string) error {
+	vars, err := devvars.Read(path)
+	if err == nil {
+		_, err = worker.Load(func(name string) string { return vars[name] })
+	}
+	if err != nil {
+		return fmt.Errorf("worker: the settings in %s are invalid: %v; fix it, or delete the file to use the demo provider", path, err)
+	}
+	return nil
+}
