@@ -27,6 +27,13 @@ type WorkerConfig struct {
 	// errors and its curl rendering. Accept and Origin are set by the
 	// request itself.
 	Header map[string]string
+	// Caller, when set, is asked before each POST for a caller JWT, sent
+	// as "Authorization: Bearer <jwt>" to a Worker with the caller gate
+	// on (CALLER_JWKS_URL): for a token the app itself keeps fresh, such
+	// as an id_token. Its value is a secret of the request. The tokens are
+	// shared under one cache key whatever it returns: one caller per
+	// Source.
+	Caller func(ctx context.Context) (string, error)
 }
 
 // Request returns the POST a tokenhelper Worker answers with a token: no
@@ -65,8 +72,42 @@ func NewWorkerSource(c *Client, w WorkerConfig, opts ...SourceOption) (*Source, 
 	if err != nil {
 		return nil, err
 	}
-	fetch := func(ctx context.Context) (*Token, error) { return c.Do(ctx, req) }
-	return NewSourceFunc(c, workerKey(req), fetch, opts...), nil
+	key := workerKey(req)
+	if w.Caller != nil {
+		key += "-caller"
+	}
+	fetch := func(ctx context.Context) (*Token, error) { return w.token(ctx, c, req) }
+	return NewSourceFunc(c, key, fetch, opts...), nil
+}
+
+// Token gets one token from the Worker, asking Caller first when set, and
+// retrying as c says.
+func (w WorkerConfig) Token(ctx context.Context, c *Client) (*Token, error) {
+	req, err := w.Request()
+	if err != nil {
+		return nil, err
+	}
+	return w.token(ctx, c, req)
+}
+
+// token sends req, with the caller's JWT when w has a Caller.
+func (w WorkerConfig) token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	if w.Caller != nil {
+		jwt, err := w.Caller(ctx)
+		if err != nil || jwt == "" {
+			desc := "the caller token function gave no token"
+			if err != nil {
+				desc = "the caller token function failed: " + RedactText(err.Error(), jwt)
+			}
+			return nil, &Error{Kind: ErrConfig, Code: CodeConfig, Field: "Caller", Description: desc}
+		}
+		with := *req
+		with.Header = maps.Clone(req.Header)
+		with.Header["Authorization"] = "Bearer " + jwt
+		with.secrets = append(slices.Clip(req.secrets), jwt)
+		req = &with
+	}
+	return c.Do(ctx, req)
 }
 
 // workerKey names a Worker's tokens in a Cache: a hash of the URL and

@@ -137,3 +137,40 @@ func TestParseAuthStyle(t *testing.T) {
 		t.Errorf("String: got %s and %s, want basic and body", tokenhelper.AuthBasic, tokenhelper.AuthInBody)
 	}
 }
+
+// A Caller is asked before each POST; its JWT goes as a Bearer token and
+// never into an error.
+func TestWorkerSourceCaller(t *testing.T) {
+	const jwt = "eyJ.caller-jwt-of-some-length.sig"
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = append(got, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+jwt {
+			w.WriteHeader(401)
+			w.Write([]byte(`{"error":"invalid_token","error_description":"caller ` + r.Header.Get("Authorization") + ` refused"}`))
+			return
+		}
+		w.Write([]byte(`{"access_token":"minted","token_type":"Bearer","expires_in":300}`))
+	}))
+	defer srv.Close()
+	asked := 0
+	w := tokenhelper.WorkerConfig{URL: srv.URL + "/token", Origin: "https://app.example", Caller: func(context.Context) (string, error) {
+		asked++
+		return jwt, nil
+	}}
+	c := &tokenhelper.Client{Transport: nethttp.New(nil), Clock: newClock()}
+	tok, err := w.Token(context.Background(), c)
+	if err != nil || tok.AccessToken != "minted" || asked != 1 || got[0] != "Bearer "+jwt {
+		t.Fatalf("got %v, %v after %d asks, header %q", tok, err, asked, got)
+	}
+	w.Caller = func(context.Context) (string, error) { return "", errors.New("not signed in") }
+	if _, err := w.Token(context.Background(), c); !errors.Is(err, tokenhelper.ErrConfig) || !strings.Contains(err.Error(), "not signed in") {
+		t.Errorf("failing caller: got %v, want a config error with its reason", err)
+	}
+	w.Caller = func(context.Context) (string, error) { return "wrong-caller-jwt-value", nil }
+	_, err = w.Token(context.Background(), c)
+	if err == nil || strings.Contains(err.Error(), "wrong-caller-jwt-value") {
+		t.Errorf("refused caller: got %v, want invalid_token without the JWT", err)
+	}
+}

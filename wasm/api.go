@@ -19,6 +19,16 @@ var transport tokenhelper.Transport = jsbridge.Fetch{Credentials: "omit", NoRese
 // 3 attempts for network errors, 429 and 5xx).
 func client() *tokenhelper.Client { return &tokenhelper.Client{Transport: transport} }
 
+// clientFor is client, sending cookies to a Worker when the options ask
+// for credentials "include" (an access proxy in front of the Worker, such
+// as Cloudflare Access, reads its cookie).
+func clientFor(opts options) *tokenhelper.Client {
+	if opts.credentials != "include" {
+		return client()
+	}
+	return &tokenhelper.Client{Transport: jsbridge.Fetch{Credentials: "include", NoResendOnReject: true}}
+}
+
 var jsError = js.Global().Get("Error")
 
 // decodeJWT returns the decoded payload (or header) of token as JSON text,
@@ -93,7 +103,12 @@ func requestToken(o, signal js.Value) any {
 		}
 		ctx, cancel := jsbridge.Context(signal)
 		defer cancel()
-		tok, err := client().Do(ctx, req)
+		var tok *tokenhelper.Token
+		if opts.worker != nil {
+			tok, err = opts.worker.Token(ctx, clientFor(opts))
+		} else {
+			tok, err = client().Do(ctx, req)
+		}
 		if err != nil {
 			return nil, err
 		}

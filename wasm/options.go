@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"syscall/js"
 
@@ -15,7 +16,7 @@ import (
 var optionNames = []string{
 	"provider", "tokenURL", "encoding", "authStyle", "grantType",
 	"clientId", "clientSecret", "username", "password", "refreshToken",
-	"scope", "audience", "worker",
+	"scope", "audience", "worker", "credentials",
 }
 
 // options is a JS options object read into either a core Config or the
@@ -23,25 +24,54 @@ var optionNames = []string{
 type options struct {
 	cfg    tokenhelper.Config
 	worker *tokenhelper.WorkerConfig
+	// credentials is the fetch credentials mode towards a Worker:
+	// "omit" (the default) or "include" (cookies, e.g. Cloudflare Access).
+	credentials string
 }
 
 // readOptions converts a JS options object. Checking the values is the
 // core's job (Config.Resolved); only the shapes are checked here.
 func readOptions(v js.Value) (options, error) {
+	caller := js.Undefined()
+	if v.Type() == js.TypeObject && !v.Get("callerToken").IsUndefined() {
+		// The one option that is a function: read apart from the strings.
+		caller = v.Get("callerToken")
+		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
+		v.Delete("callerToken")
+	}
 	m, err := jsbridge.Strings(v, optionNames...)
 	if err != nil {
 		return options{}, err
 	}
 	if w, ok := m["worker"]; ok {
-		if len(m) > 1 {
-			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "a worker holds the credentials: give no other option with it"}
+		cred := m["credentials"]
+		if len(m) > 1 && !(len(m) == 2 && cred != "") {
+			return options{}, &jsbridge.OptionError{Name: "worker", Reason: "a worker holds the credentials: give no other option with it but credentials and callerToken"}
+		}
+		switch cred {
+		case "", "omit", "include":
+		default:
+			return options{}, &jsbridge.OptionError{Name: "credentials", Reason: `must be "omit" or "include"`}
 		}
 		// In a browser the browser sets Origin: the WorkerConfig has none.
 		wc := &tokenhelper.WorkerConfig{URL: w}
 		if _, err := wc.Request(); err != nil {
 			return options{}, optionError("worker", err)
 		}
-		return options{worker: wc}, nil
+		if !caller.IsUndefined() {
+			if caller.Type() != js.TypeFunction {
+				return options{}, &jsbridge.OptionError{Name: "callerToken", Reason: "must be a function returning the caller's JWT (or a Promise of it)"}
+			}
+			wc.Caller = callerToken(caller)
+		}
+		return options{worker: wc, credentials: cred}, nil
+	}
+	if !caller.IsUndefined() || m["credentials"] != "" {
+		name := "callerToken"
+		if m["credentials"] != "" {
+			name = "credentials"
+		}
+		return options{}, &jsbridge.OptionError{Name: name, Reason: "only goes with worker"}
 	}
 	enc, err := tokenhelper.ParseEncoding(m["encoding"])
 	if err != nil {
@@ -68,4 +98,33 @@ func optionError(name string, err error) error {
 		reason = e.Description
 	}
 	return &jsbridge.OptionError{Name: name, Reason: reason}
+}
+
+// callerToken adapts the app's callerToken function: called for each
+// request to the Worker, its result (a string, or a Promise of one)
+// awaited.
+func callerToken(fn js.Value) func(context.Context) (string, error) {
+	return func(ctx context.Context) (string, error) {
+		type result struct {
+			v   js.Value
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			v, err := jsbridge.Await(js.Global().Get("Promise").Call("resolve", fn.Invoke()))
+			done <- result{v, err}
+		}()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				return "", r.err
+			}
+			if r.v.Type() != js.TypeString {
+				return "", errors.New("callerToken gave " + r.v.Type().String() + ", not a string")
+			}
+			return r.v.String(), nil
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 }

@@ -44,7 +44,7 @@ func (t *sourceTable) open(o, shared js.Value) any {
 	}
 	var src *tokenhelper.Source
 	if opts.worker != nil {
-		src, err = tokenhelper.NewWorkerSource(client(), *opts.worker, so...)
+		src, err = tokenhelper.NewWorkerSource(clientFor(opts), *opts.worker, so...)
 	} else {
 		src, err = tokenhelper.NewSource(client(), opts.cfg, so...)
 	}

@@ -67,6 +67,18 @@ export interface SourceOptions {
 export interface WorkerOptions {
   /** The worker's token URL, e.g. "https://tokens.example.workers.dev/token". */
   worker: string;
+  /**
+   * "include" sends the page's cookies for the worker's origin (an access
+   * proxy in front of the worker, such as Cloudflare Access, reads its
+   * cookie); the default "omit" sends none.
+   */
+  credentials?: "omit" | "include";
+  /**
+   * Asked before each request to the worker for the caller's JWT (say the
+   * id_token of the app's own sign-in), sent as `Authorization: Bearer` to
+   * a worker whose caller gate is on (CALLER_JWKS_URL).
+   */
+  callerToken?: () => string | Promise<string>;
 }
 
 export type TokenOptions = CredentialOptions | WorkerOptions;

@@ -23,6 +23,8 @@ const curl: string = req.curl;
 const ac = new AbortController();
 const tok: Token = await th.requestToken({ worker: "https://w.example/token" }, { signal: ac.signal });
 const at: number = tok.expires_at;
+const gated = th.createTokenSource({ worker: "https://w.example/token", credentials: "include", callerToken: async () => "jwt" });
+await gated.getToken();
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
 src.invalidate(tok);
