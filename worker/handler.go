@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -46,6 +47,14 @@ type Handler struct {
 	Timeout time.Duration
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
+	// Prefix, for one route of several (see [Router]), is the prefix of
+	// its settings: with "RIPPLE_", CLIENT_SECRET is read from
+	// RIPPLE_CLIENT_SECRET, else from the shared CLIENT_SECRET, and a bad
+	// setting is named with the prefix.
+	Prefix string
+	// Base is the route's path ("/ripple"), which the tokens it mints name
+	// in their issuer, so that a token of one route is refused by another.
+	Base string
 
 	mu       sync.Mutex
 	loaded   bool      // settings and setErr hold Load's result
@@ -59,10 +68,33 @@ func (h *Handler) loadSettings() (*Settings, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.loaded {
-		h.settings, h.setErr = Load(h.Getenv)
+		h.settings, h.setErr = Load(h.getenv)
+		var ce *ConfigError
+		if errors.As(h.setErr, &ce) {
+			ce.Var = h.varName(ce.Var)
+		}
 		h.loaded = true
 	}
 	return h.settings, h.setErr
+}
+
+// getenv reads a setting, the route's own before the shared one.
+func (h *Handler) getenv(name string) string {
+	if h.Prefix != "" {
+		if v := h.Getenv(h.Prefix + name); v != "" {
+			return v
+		}
+	}
+	return h.Getenv(name)
+}
+
+// varName is the variable to name for a bad setting: the route's own,
+// unless only the shared one is set.
+func (h *Handler) varName(name string) string {
+	if h.Prefix == "" || (h.Getenv(h.Prefix+name) == "" && h.Getenv(name) != "") {
+		return name
+	}
+	return h.Prefix + name
 }
 
 func (h *Handler) clock() tokenhelper.Clock {

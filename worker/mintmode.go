@@ -17,10 +17,10 @@ const jwksPath = "/.well-known/jwks.json"
 const apiHeaders = "Authorization, Content-Type, Accept, Accept-Language, Content-Language, If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since, Range"
 
 // minter returns the settings' Minter bound to this request: the issuer is
-// the worker's own origin and the clock the Handler's.
+// the worker's own origin and the route's Base, the clock the Handler's.
 func (h *Handler) minter(r *http.Request, s *Settings) *mint.Minter {
 	m := s.Mint.Minter
-	m.Issuer = issuer(r)
+	m.Issuer = issuer(r) + h.Base
 	m.Now = h.now
 	return &m
 }

@@ -126,7 +126,8 @@ function wrap(go, exited) {
     const id = check(go.sourceNew(goOptions(options), share ? tabs.shared : undefined));
     const key = go.sourceKey(id);
     // In worker mode a relative URL means the worker's own API proxy
-    // (mode mint: "/api/items" goes to https://worker.example/api/items).
+    // (mode mint: "/api/items" goes to https://worker.example/api/items,
+    // or with a route https://worker.example/ripple/api/items).
     const base = typeof options?.worker === "string" ? options.worker : undefined;
     let last = ""; // the access token of the last "token" event
     const source = new EventTarget();
@@ -152,7 +153,11 @@ function wrap(go, exited) {
       },
       async fetch(input, init) {
         if (base && typeof input === "string" && !/^[a-z][a-z0-9+.-]*:/i.test(input)) {
-          input = new URL(input, base).href;
+          // The route's base is the worker URL without its last segment
+          // (/token): with { worker: "https://w.example/ripple/token" },
+          // "/api/items" is https://w.example/ripple/api/items, where
+          // new URL("/api/items", base) would drop the route.
+          input = new URL(input.startsWith("/") ? "." + input : input, base).href;
         }
         const first = new Request(input, init);
         const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);

@@ -38,9 +38,9 @@ func main() {
 		// Holds every request open while a renewal runs (nil per request).
 		Coordinator: newHoldCoordinator(),
 	}
-	var root http.Handler = h
+	var root http.Handler = &worker.Router{Handler: h} // ROUTES=…: several providers
 	if withTestHooks != nil {
-		root = withTestHooks(h)
+		root = withTestHooks(root)
 	}
 	serve(recoverer{root})
 }
