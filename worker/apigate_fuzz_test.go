@@ -6,10 +6,11 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,10 +22,11 @@ import (
 	"github.com/tokenhelper/tokenhelper/worker"
 )
 
-// FuzzAPIGate sends /api/ calls with fuzzed Authorization values, from the
-// page's origin or another allowed one, to a worker in mode mint, and
-// checks that the upstream API is reached only with a token the worker
-// minted for that very origin (the same header, claims and signature,
+// FuzzAPIGate sends /<route>/api/<path> calls with fuzzed Authorization
+// values and paths, from the page's origin or another allowed one, to a
+// worker with two routes in mode mint, and checks that an upstream API is
+// reached only through its own route and only with a token the worker
+// minted for that very origin and route (the same header, claims and signature,
 // however the base64 is spelt): nothing else, however malformed, gets
 // past the gate, and nothing panics.
 func FuzzAPIGate(f *testing.F) {
@@ -36,16 +38,28 @@ func FuzzAPIGate(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	var hits atomic.Int64 // every call that reached the API, valid or not
+	// Two routes, a and b, sharing every setting but their API: a token
+	// minted by one names it in its issuer.
+	var mu sync.Mutex
+	hits := map[string]int{} // upstream calls by route, valid or not
 	api := &demoapi.API{Keys: keys}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
+		route, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		mu.Lock()
+		hits[route]++
+		mu.Unlock()
 		api.ServeHTTP(w, r)
 	}))
 	f.Cleanup(upstream.Close)
+	count := func() map[string]int {
+		mu.Lock()
+		defer mu.Unlock()
+		return maps.Clone(hits)
+	}
 	_, signingKey := testkeys.Ed25519(f)
 	clock := newClock() // stands still: minted tokens stay valid for the whole run
 	e := env{
+		worker.VarRoutes:         "a,b",
 		worker.VarProvider:       "alphaus-ripple",
 		worker.VarTokenURL:       provider.URL + demoprovider.Path("alphaus-ripple"),
 		worker.VarClientID:       demoprovider.DefaultClientID,
@@ -54,66 +68,81 @@ func FuzzAPIGate(f *testing.F) {
 		worker.VarMode:           "mint",
 		worker.VarSigningKey:     signingKey,
 		worker.VarTokenTTL:       "120",
-		worker.VarUpstream:       upstream.URL + "/v1",
+		"A_UPSTREAM_API_URL":     upstream.URL + "/a",
+		"B_UPSTREAM_API_URL":     upstream.URL + "/b",
 	}
-	h := &worker.Handler{Getenv: e.get, Transport: nethttp.New(nil), Store: &worker.MemoryStore{Now: clock.Now},
-		Clock: clock, Timeout: 2 * time.Second}
-	mintedFor := map[string]string{}
+	h := &worker.Router{Handler: &worker.Handler{Getenv: e.get, Transport: nethttp.New(nil), Store: &worker.MemoryStore{Now: clock.Now},
+		Clock: clock, Timeout: 2 * time.Second}}
+	type key struct{ origin, route string }
+	minted := map[key]string{}
 	for _, o := range []string{testOrigin, other} {
-		r := httptest.NewRequest("POST", workerURL+"/token", nil)
-		r.Header.Set("Origin", o)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		var body struct {
-			AccessToken string `json:"access_token"`
+		for _, route := range []string{"a", "b"} {
+			r := httptest.NewRequest("POST", workerURL+"/"+route+"/token", nil)
+			r.Header.Set("Origin", o)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			var body struct {
+				AccessToken string `json:"access_token"`
+			}
+			if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &body) != nil {
+				f.Fatalf("POST /%s/token for %s: %d %s", route, o, w.Code, w.Body)
+			}
+			minted[key{o, route}] = body.AccessToken
 		}
-		if w.Code != 200 || json.Unmarshal(w.Body.Bytes(), &body) != nil {
-			f.Fatalf("POST /token for %s: %d %s", o, w.Code, w.Body)
-		}
-		mintedFor[o] = body.AccessToken
 	}
-	good := mintedFor[testOrigin]
+	good := minted[key{testOrigin, "a"}]
 	// The property is only worth checking if a minted token does get through.
-	r := httptest.NewRequest("GET", workerURL+"/api/items", nil)
+	r := httptest.NewRequest("GET", workerURL+"/a/api/items", nil)
 	r.Header.Set("Origin", testOrigin)
 	r.Header.Set("Authorization", "Bearer "+good)
 	w := httptest.NewRecorder()
-	if h.ServeHTTP(w, r); w.Code != 200 || hits.Load() != 1 {
-		f.Fatalf("a minted token: got %d %s with %d upstream calls, want 200 through the upstream", w.Code, w.Body, hits.Load())
+	if h.ServeHTTP(w, r); w.Code != 200 || count()["a"] != 1 {
+		f.Fatalf("a minted token: got %d %s with %v upstream calls, want 200 through the upstream", w.Code, w.Body, count())
 	}
 	parts := strings.Split(good, ".")
-	f.Add("Bearer "+good, false)
-	f.Add("bearer  "+good+" ", false)
-	f.Add("Bearer "+good, true) // minted for the other origin
-	f.Add("Bearer "+mintedFor[other], false)
-	f.Add("Bearer "+good+"x", false)
-	f.Add("Bearer "+parts[0]+"."+parts[1]+".", false)
-	f.Add("Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."+parts[1]+".", false)
-	f.Add("Bearer "+parts[0]+"."+parts[1]+"."+strings.Repeat("A", len(parts[2])), false)
-	f.Add("Basic "+good, false)
-	f.Add("Bearer a.b.c", false)
-	f.Add("", false)
+	f.Add("Bearer "+good, false, false, "items")
+	f.Add("bearer  "+good+" ", false, false, "items?x=1")
+	f.Add("Bearer "+good, true, false, "items") // minted for the other origin
+	f.Add("Bearer "+good, false, true, "items") // minted for the other route
+	f.Add("Bearer "+minted[key{other, "b"}], false, true, "../a/items")
+	f.Add("Bearer "+good+"x", false, false, "")
+	f.Add("Bearer "+parts[0]+"."+parts[1]+".", false, false, "items")
+	f.Add("Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."+parts[1]+".", false, false, "%2e%2e/b")
+	f.Add("Bearer "+parts[0]+"."+parts[1]+"."+strings.Repeat("A", len(parts[2])), false, false, "items")
+	f.Add("Basic "+good, false, false, "items")
+	f.Add("Bearer a.b.c", false, false, "items")
+	f.Add("", false, false, "")
 
-	f.Fuzz(func(t *testing.T, auth string, fromOther bool) {
-		origin := testOrigin
+	f.Fuzz(func(t *testing.T, auth string, fromOther, toB bool, path string) {
+		origin, route := testOrigin, "a"
 		if fromOther {
 			origin = other
 		}
-		before := hits.Load()
-		r := httptest.NewRequest("GET", workerURL+"/api/items", nil)
+		if toB {
+			route = "b"
+		}
+		r, err := http.NewRequest("GET", workerURL+"/"+route+"/api/"+path, nil)
+		if err != nil {
+			return // not a URL a client could send
+		}
 		r.Header.Set("Origin", origin)
 		r.Header["Authorization"] = []string{auth}
+		before := count()
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
-		if hits.Load() == before {
+		after := count()
+		if maps.Equal(before, after) {
 			if w.Code == 200 {
 				t.Fatalf("200 without the upstream: %s", w.Body)
 			}
 			return
 		}
+		if after["a"]+after["b"] != before["a"]+before["b"]+1 || after[route] != before[route]+1 {
+			t.Fatalf("a call to route %s reached the upstream of another route: %v then %v", route, before, after)
+		}
 		scheme, tok, _ := strings.Cut(strings.TrimSpace(auth), " ")
-		if !strings.EqualFold(scheme, "Bearer") || !sameJWT(strings.TrimSpace(tok), mintedFor[origin]) {
-			t.Fatalf("the upstream was reached (answer %d) with Authorization %q from %s: not a token minted for it", w.Code, auth, origin)
+		if !strings.EqualFold(scheme, "Bearer") || !sameJWT(strings.TrimSpace(tok), minted[key{origin, route}]) {
+			t.Fatalf("the upstream was reached (answer %d) with Authorization %q from %s on route %s: not a token minted for them", w.Code, auth, origin, route)
 		}
 	})
 }
