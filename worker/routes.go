@@ -156,3 +156,24 @@ func (rt *Router) serveRoutes(w http.ResponseWriter, r *http.Request) {
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{"routes": out})
 }
+
+// CheckSettings reads the settings through getenv as a worker would,
+// every route's with ROUTES, and returns the first error, naming the
+// variable (never its value): for tools that check a .dev.vars.
+func CheckSettings(getenv func(string) string) error {
+	rt := &Router{Handler: &Handler{Getenv: getenv}}
+	rt.once.Do(rt.load)
+	if rt.err != nil {
+		return rt.err
+	}
+	if rt.routes == nil {
+		_, err := rt.Handler.loadSettings()
+		return err
+	}
+	for _, name := range rt.names {
+		if _, err := rt.routes[name].loadSettings(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

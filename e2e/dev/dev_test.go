@@ -62,10 +62,10 @@ func TestDev(t *testing.T) {
 	}
 
 	ports := map[string]int{}
-	for _, p := range []string{"demo", "worker", "inspector", "page"} {
+	for _, p := range []string{"demo", "api", "worker", "inspector", "page"} {
 		ports[p] = harness.FreePort(t)
 	}
-	cmd := exec.Command(bin, "-host", "127.0.0.1", "-demo-port", fmt.Sprint(ports["demo"]),
+	cmd := exec.Command(bin, "-host", "127.0.0.1", "-demo-port", fmt.Sprint(ports["demo"]), "-api-port", fmt.Sprint(ports["api"]),
 		"-worker-port", fmt.Sprint(ports["worker"]), "-inspector-port", fmt.Sprint(ports["inspector"]),
 		"-page-port", fmt.Sprint(ports["page"]), "-dist", harness.Dist(), "-worker-dir", wdir, "-wrangler", wrangler)
 	cmd.Dir = harness.Root
@@ -93,7 +93,7 @@ func TestDev(t *testing.T) {
 	select {
 	case b := <-banner:
 		t.Logf("banner after %v", time.Since(start).Round(time.Millisecond))
-		if want := page + "/web/#demo=http://127.0.0.1:" + fmt.Sprint(ports["demo"]) + "&worker=" + worker + "/token"; !strings.Contains(b, want) {
+		if want := page + "/web/#demo=http://127.0.0.1:" + fmt.Sprint(ports["demo"]) + "&worker=" + worker + "/aluma/token"; !strings.Contains(b, want) {
 			t.Errorf("the banner has no %s:\n%s", want, masked(b))
 		}
 	case err := <-exited:
@@ -111,12 +111,23 @@ func TestDev(t *testing.T) {
 	if status, _ := get(t, "GET", page+"/web/", ""); status != http.StatusOK {
 		t.Errorf("GET /web/: %d", status)
 	}
-	status, body := get(t, "POST", worker+"/token", page)
-	var tok struct {
-		AccessToken string `json:"access_token"`
-	}
-	if json.Unmarshal(body, &tok); status != http.StatusOK || strings.Count(tok.AccessToken, ".") != 2 {
-		t.Errorf("POST /token: %d %s", status, body)
+	// Three routes: aluma hands out the provider's token; ripple and wave
+	// mint tokens that their /api/ takes to the demo API.
+	for _, route := range []string{"aluma", "ripple", "wave"} {
+		status, body := get(t, "POST", worker+"/"+route+"/token", page)
+		var tok struct {
+			AccessToken string `json:"access_token"`
+		}
+		if json.Unmarshal(body, &tok); status != http.StatusOK || strings.Count(tok.AccessToken, ".") != 2 {
+			t.Errorf("POST /%s/token: %d %s", route, status, body)
+			continue
+		}
+		if route == "aluma" {
+			continue
+		}
+		if status, body := get(t, "GET", worker+"/"+route+"/api/items", page, "Authorization", "Bearer "+tok.AccessToken); status != http.StatusOK {
+			t.Errorf("GET /%s/api/items: %d %s", route, status, body)
+		}
 	}
 	vars := filepath.Join(wdir, ".dev.vars")
 	if b, err := os.ReadFile(vars); err != nil || !strings.HasPrefix(string(b), devvars.Marker) {
@@ -183,13 +194,16 @@ func scanLog(r io.Reader, pgid chan<- int, log chan<- string) {
 	log <- b.String()
 }
 
-func get(t *testing.T, method, url, origin string) (int, []byte) {
+func get(t *testing.T, method, url, origin string, hdr ...string) (int, []byte) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, method, url, nil)
 	if origin != "" {
 		req.Header.Set("Origin", origin)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {

@@ -9,18 +9,22 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/tokenhelper/tokenhelper/internal/testkeys"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
 
 // TestDemo checks that the demo settings pass the worker's own checks and
 // name the demo provider's token URL and each page origin once.
 func TestDemo(t *testing.T) {
-	c := Demo("http://127.0.0.1:8788", "http://127.0.0.1:8080", "http://localhost:8080", "http://localhost:8080")
+	_, key := testkeys.Ed25519(t)
+	c := Demo("http://127.0.0.1:8788", "http://127.0.0.1:8789", key, "http://127.0.0.1:8080", "http://localhost:8080", "http://localhost:8080")
 	if !strings.HasPrefix(c, header) {
 		t.Fatal("no marker line")
 	}
 	for _, want := range []string{
-		"TOKEN_URL=http://127.0.0.1:8788/alphaus-ripple/ripple/access_token\n",
+		"ROUTES=ripple,wave,aluma\n",
+		"RIPPLE_TOKEN_URL=http://127.0.0.1:8788/alphaus-ripple/ripple/access_token\n",
+		"WAVE_UPSTREAM_API_URL=http://127.0.0.1:8789/wave\n",
 		"ALLOWED_ORIGINS=http://127.0.0.1:8080,http://localhost:8080\n",
 	} {
 		if !strings.Contains(c, want) {
@@ -33,7 +37,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := worker.Load(func(k string) string { return vars[k] }); err != nil {
+	if err := worker.CheckSettings(func(k string) string { return vars[k] }); err != nil {
 		t.Errorf("the demo settings are invalid: %v", err)
 	}
 }
@@ -45,7 +49,7 @@ func TestPrepare(t *testing.T) {
 	defer syscall.Umask(old)
 	dir := t.TempDir()
 	path := filepath.Join(dir, ".dev.vars")
-	content := Demo("http://127.0.0.1:1", "http://127.0.0.1:2")
+	content := Demo("http://127.0.0.1:1", "http://127.0.0.1:3", "not-a-key", "http://127.0.0.1:2")
 	check := func(name, before string, wantWritten bool) {
 		t.Helper()
 		if before != "" {

@@ -17,10 +17,11 @@ var errUsage = errors.New("usage")
 
 // config is the parsed command line.
 type config struct {
-	host                                     string
-	demoPort, workerPort, inspPort, pagePort int
-	dist, workerDir, wrangler                string
-	worker                                   bool
+	host                                    string
+	demoPort, apiPort, workerPort, inspPort int
+	pagePort                                int
+	dist, workerDir, wrangler               string
+	worker                                  bool
 }
 
 // parseFlags parses args; the defaults of the host and the ports come
@@ -37,6 +38,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 		usage     string
 	}{
 		{&c.demoPort, "demo-port", "DEMO_PORT", 8788, "port of the demo provider"},
+		{&c.apiPort, "api-port", "DEMO_API_PORT", 8789, "port of the demo API behind the mint routes"},
 		{&c.workerPort, "worker-port", "DEV_WORKER_PORT", 8787, "port of the worker"},
 		{&c.inspPort, "inspector-port", "DEV_WORKER_INSPECTOR_PORT", 9230, "port of workerd's inspector"},
 		{&c.pagePort, "page-port", "DEV_PAGE_PORT", 8080, "port of the page server"},

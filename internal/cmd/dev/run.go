@@ -15,9 +15,11 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper/internal/demoapi"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/internal/devrun"
 	"github.com/tokenhelper/tokenhelper/internal/devserver"
+	"github.com/tokenhelper/tokenhelper/verify"
 )
 
 // Bounds of the waits for each part to answer its health check.
@@ -59,6 +61,15 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopDemo()
+	keys, err := verify.ParseJWKS(demo.PublicJWKS())
+	if err != nil {
+		return err
+	}
+	apiURL, stopAPI, err := serve("demo API", addr(c.apiPort), &demoapi.API{Keys: keys}, failed)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	pageURL, stopPage, err := serve("page", addr(c.pagePort), devserver.Handler(c.dist), failed)
 	if err != nil {
 		return err
@@ -71,7 +82,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 
 	var w *devrun.Process
 	if c.worker {
-		if w, err = startWorker(ctx, c, logger, demoURL, pageURL, stderr); err != nil {
+		if w, err = startWorker(ctx, c, logger, demoURL, apiURL, pageURL, stderr); err != nil {
 			return err
 		}
 		defer w.Stop()
@@ -83,7 +94,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if w != nil {
 		workerURL, workerDone = w.URL, w.Done()
 	}
-	printBanner(stdout, pageURL, demoURL, workerURL)
+	printBanner(stdout, pageURL, demoURL, apiURL, workerURL)
 	logger.Print("running; press Ctrl-C to stop")
 
 	select {

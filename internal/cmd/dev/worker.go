@@ -4,6 +4,10 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -41,10 +45,14 @@ func checkWorkerPrereqs(c *config) error {
 
 // startWorker prepares and checks WORKER_DIR/.dev.vars, then runs
 // wrangler dev and waits for the worker's health check.
-func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, pageURL string, stderr io.Writer) (*devrun.Process, error) {
+func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, apiURL, pageURL string, stderr io.Writer) (*devrun.Process, error) {
 	path := filepath.Join(c.workerDir, ".dev.vars")
 	localhost := "http://" + net.JoinHostPort("localhost", strconv.Itoa(c.pagePort))
-	written, err := devvars.Prepare(path, devvars.Demo(demoURL, pageURL, localhost))
+	key, err := signingKey()
+	if err != nil {
+		return nil, err
+	}
+	written, err := devvars.Prepare(path, devvars.Demo(demoURL, apiURL, key, pageURL, localhost))
 	if err != nil {
 		return nil, fmt.Errorf("worker: %v", err)
 	}
@@ -69,7 +77,9 @@ func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, pa
 		return nil, err
 	}
 	logger.Printf("worker: wrangler dev (process group %d) on %s", w.Pgid(), w.URL)
-	logger.Printf("worker: %s/token (POST, Origin %s) -> demo provider; the page's { worker: %q }", w.URL, pageURL, w.URL+"/token")
+	for _, r := range devvars.Routes {
+		logger.Printf("worker: %s/%s/token (POST, Origin %s) -> demo provider %s, mode %s", w.URL, r.Name, pageURL, r.Profile, r.Mode)
+	}
 	return w, nil
 }
 
@@ -78,10 +88,24 @@ func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, pa
 func checkVars(path string) error {
 	vars, err := devvars.Read(path)
 	if err == nil {
-		_, err = worker.Load(func(name string) string { return vars[name] })
+		err = worker.CheckSettings(func(name string) string { return vars[name] })
 	}
 	if err != nil {
 		return fmt.Errorf("worker: the settings in %s are invalid: %v; fix it, or delete the file to use the demo provider", path, err)
 	}
 	return nil
+}
+
+// signingKey is a fresh Ed25519 SIGNING_KEY (PKCS #8 PEM) for the mint
+// routes, made at every start.
+func signingKey() (string, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return "", err
+	}
+	return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), nil
 }
