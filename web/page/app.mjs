@@ -411,7 +411,8 @@ function renderError(err, elapsed) {
   $("error-code").textContent = code;
   $("error-status").textContent = err?.status ? `HTTP ${err.status}` : "no HTTP answer";
   $("error-elapsed").textContent = elapsed === undefined ? "" : `after ${Math.round(elapsed)} ms`;
-  $("error-message").textContent = code === "config" ? configMessage(err) : err?.message || String(err);
+  // The code and status are shown above: the provider's own words, else the module's message.
+  $("error-message").textContent = code === "config" ? configMessage(err) : err?.description || err?.message || String(err);
   let hint = HINTS[code] ?? (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
   if (err?.status === 429) hint = HINTS.temporarily_unavailable;
   if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
@@ -433,6 +434,7 @@ async function submit(ev) {
   const source = workerMode() ? "worker" : o.provider;
   button.disabled = true;
   button.textContent = "Getting a token…";
+  $("status").textContent = "";
   $("error").hidden = true;
   $("result").hidden = true;
   clearInterval(countdown);
