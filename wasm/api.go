@@ -58,6 +58,11 @@ func buildTokenRequest(o js.Value) any {
 	if err != nil {
 		return jsbridge.ErrorValue(err)
 	}
+	if opts.worker != nil {
+		// The browser adds the page's Origin, which the Worker checks: show
+		// it, so that the headers and the curl are what the Worker sees.
+		opts.worker.Origin = pageOrigin()
+	}
 	req, err := request(opts)
 	if err != nil {
 		return jsbridge.ErrorValue(err)
@@ -87,6 +92,20 @@ func buildTokenRequest(o js.Value) any {
 	r.Set("curl", req.Curl())
 	r.Set("redacted", shown)
 	return r
+}
+
+// pageOrigin is location.origin, or "" where there is none (Node, an
+// opaque origin).
+func pageOrigin() string {
+	loc := js.Global().Get("location")
+	if loc.Type() != js.TypeObject {
+		return ""
+	}
+	o := loc.Get("origin")
+	if o.Type() != js.TypeString || o.String() == "null" {
+		return ""
+	}
+	return o.String()
 }
 
 // requestToken returns a Promise of the token the options describe; an

@@ -133,7 +133,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == jwksPath:
 		h.serveJWKS(w, r)
 	default:
+		hd.Set("Vary", "Origin")
+		h.allowOrigin(w, r)
 		respond.Error(w, http.StatusNotFound, "not_found", "no such endpoint; POST /token")
+	}
+}
+
+// allowOrigin sets the CORS headers when the request's Origin is allowed,
+// and nothing else: an allowed page can then read a 404 or another refusal
+// for what it is instead of meeting an opaque CORS failure.
+func (h *Handler) allowOrigin(w http.ResponseWriter, r *http.Request) {
+	s, _ := h.loadSettings()
+	if origin := r.Header.Get("Origin"); origin != "" && s != nil && s.Origins[origin] {
+		w.Header().Set("Access-Control-Allow-Origin", origin)
 	}
 }
 

@@ -195,6 +195,33 @@ func TestOtherRequests(t *testing.T) {
 	}
 }
 
+// TestNotFoundCarriesCORS: a wrong path answers an allowed origin a 404 it
+// can read (CORS headers set), and another origin a 404 without them.
+func TestNotFoundCarriesCORS(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/", "/tokens", "/ripple/token", "/.well-known/jwks.json"} {
+		for _, c := range []struct{ origin, want string }{{testOrigin, testOrigin}, {"https://evil.example", ""}, {"", ""}} {
+			w := f.do(f.handler(f.env), "POST", path, c.origin)
+			wantError(t, w, http.StatusNotFound, "not_found")
+			if got := w.Header().Get("Access-Control-Allow-Origin"); got != c.want {
+				t.Errorf("%s from %q: Access-Control-Allow-Origin %q, want %q", path, c.origin, got, c.want)
+			}
+			if got := w.Header().Get("Vary"); got != "Origin" {
+				t.Errorf("%s from %q: Vary %q, want Origin", path, c.origin, got)
+			}
+		}
+	}
+	// /api/ outside mode mint: the origin is checked first (403 for others).
+	w := f.do(f.handler(f.env), "POST", "/api/x", testOrigin)
+	wantError(t, w, http.StatusNotFound, "not_found")
+	if got := w.Header().Get("Access-Control-Allow-Origin"); got != testOrigin {
+		t.Errorf("/api/x: Access-Control-Allow-Origin %q, want %q", got, testOrigin)
+	}
+	if n := f.demo.Count(); n != 0 {
+		t.Errorf("provider requests: got %d, want 0", n)
+	}
+}
+
 func TestPasswordGrant(t *testing.T) {
 	f := newFixture(t)
 	e := f.env.with(worker.VarGrantType, "password", worker.VarUsername, demoprovider.DefaultUsername, worker.VarPassword, password)

@@ -73,6 +73,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) serveJWKS(w http.ResponseWriter, r *http.Request) {
 	s, err := h.loadSettings()
 	if err != nil || s.Mint == nil {
+		w.Header().Set("Vary", "Origin")
+		h.allowOrigin(w, r)
 		respond.Error(w, http.StatusNotFound, "not_found", "keys are only published in mode mint")
 		return
 	}

@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	cdpbrowser "github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"github.com/tokenhelper/tokenhelper/e2e/harness"
@@ -358,18 +357,8 @@ func TestPageWorkerMode(t *testing.T) {
 	}
 
 	// Copy token: the clipboard then holds exactly the access token.
-	for _, perm := range []string{"clipboard-read", "clipboard-write"} {
-		if _, err := chromedp.CallBrowser(f.Ctx, cdpbrowser.SetPermission, cdpbrowser.SetPermissionParams{
-			Permission: &cdpbrowser.PermissionDescriptor{Name: perm}, Setting: cdpbrowser.PermissionSettingGranted, Origin: f.pageURL,
-		}); err != nil {
-			t.Fatalf("granting %s: %v", perm, err)
-		}
-	}
-	f.Run(10*time.Second, chromedp.Click(chromedp.ID("copy-token")),
-		chromedp.Poll[chromedp.Void](`document.getElementById("copy-token").textContent !== "Copy token"`, chromedp.WithPollingTimeout(5*time.Second)))
-	if label := f.text("copy-token"); label != "Copied" {
-		t.Errorf("copy button says %q, want Copied", label)
-	} else if clip := harness.Eval[string](f.Tab, `navigator.clipboard.readText()`); clip != f.text("access-token") {
+	f.grantClipboard()
+	if clip := f.copyWith("copy-token"); clip != f.text("access-token") {
 		t.Errorf("clipboard %q, want the access token", clip)
 	}
 }

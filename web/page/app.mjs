@@ -1,6 +1,6 @@
 // app.mjs: the tokenhelper page. It reads the form into tokenhelper.mjs
 // options, shows the request the core would send (secrets masked), gets
-// the token and shows it decoded. Nothing here stores, logs or renders a
+// the tokens and shows each one decoded. Nothing here stores, logs or renders a
 // secret: the preview and the curl come from the core already masked, and
 // errors from the core never hold one. The inputs are not named, so even a
 // form submission without this script would put nothing in the URL.
@@ -20,9 +20,18 @@ const DEMO_PATHS = {
   custom: "/custom/token",
 };
 
+// The demo provider's fixed public credentials (internal/demoprovider,
+// DefaultClientID and the others), shown and filled in in demo mode only.
+const DEMO_CREDENTIALS = {
+  "client-id": "demo-client",
+  "client-secret": "demo-secret-do-not-use-in-production",
+  username: "demo-user",
+  password: "demo-password",
+};
+
 const GRANT_LABELS = {
-  client_credentials: "client_credentials (client id + secret)",
-  password: "password (username + password)",
+  client_credentials: "client_credentials",
+  password: "password (a user's)",
   refresh_token: "refresh_token",
 };
 
@@ -40,16 +49,51 @@ const HINTS = {
   timeout: "The endpoint did not answer within 30 seconds. Check the token URL, or try again later.",
   bad_response: "The answer was not a token response (for example an HTML login or error page, or a proxy's answer). Check the token URL and the provider.",
   config: "Fix the field named in the message; nothing was sent.",
+  not_found: "The worker has no such path: check the worker URL (it ends in /token, or /<route>/token).",
   origin_not_allowed: "The worker does not accept requests from this page's origin: add it to the worker's ALLOWED_ORIGINS.",
 };
 
 const form = $("form");
-const fields = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "worker-url"];
+const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "worker-url"];
 let th;
 let providers = [];
 let demoBase = "";
 let countdown = 0;
-let lastToken = "";
+let shown = null; // the token shown, with the provider that issued it
+let firstMissing = null; // the input to fill in first, for Enter with a field missing
+
+// FIELDS names the core's configuration fields (the field of a config
+// error) as the form does, with the input and the option behind each and a
+// stand-in value that lets buildTokenRequest look past a missing one.
+const FIELDS = {
+  TokenURL: { id: "token-url", label: "Token URL", opt: "tokenURL", stand: "https://example.invalid/token" },
+  ClientID: { id: "client-id", label: "Client ID", opt: "clientId", stand: "x" },
+  ClientSecret: { id: "client-secret", label: "Client secret", opt: "clientSecret", stand: "x" },
+  Username: { id: "username", label: "Username", opt: "username", stand: "x" },
+  Password: { id: "password", label: "Password", opt: "password", stand: "x" },
+  RefreshToken: { id: "refresh-token", label: "Refresh token", opt: "refreshToken", stand: "x" },
+  Scope: { id: "scope", label: "Scope", opt: "scope" },
+  Audience: { id: "audience", label: "Audience", opt: "audience", stand: "https://example.invalid" },
+  GrantType: { id: "grant", label: "Grant type", opt: "grantType" },
+  Encoding: { id: "encoding", label: "Body encoding", opt: "encoding" },
+  AuthStyle: { id: "auth-style", label: "Client authentication", opt: "authStyle" },
+  worker: { id: "worker-url", label: "Worker token URL", opt: "worker", stand: "https://example.invalid/token" },
+};
+FIELDS.tokenURL = FIELDS.TokenURL;
+FIELDS.authStyle = FIELDS.AuthStyle;
+FIELDS.URL = FIELDS.worker;
+
+// reason is a configuration error's reason without the module's prefix
+// and the Go field name: "required", "http is only allowed for …".
+function reason(err) {
+  return err.description || String(err.message ?? err).replace(/^tokenhelper: (option "[^"]*": |invalid configuration: (\w+: )?)?/, "");
+}
+
+// configMessage is a configuration error in the form's words.
+function configMessage(err) {
+  const label = FIELDS[err.field]?.label ?? err.field ?? "A setting";
+  return `${label}: ${reason(err)}.`;
+}
 
 // fromFragment reads an http(s) URL from the fragment (#demo=…&worker=…),
 // as printed by ./build.sh dev. The fragment never reaches a server.
@@ -72,8 +116,15 @@ function currentProvider() {
   return providers.find((p) => p.id === $("provider").value) ?? providers[0];
 }
 
-// options reads the form into tokenhelper.mjs options; empty fields are
-// left out so that the profile's defaults apply.
+// uses says whether the provider takes a scope or an audience from the form.
+function uses(p, what) {
+  if (p.id === "custom") return true;
+  return what === "scope" ? Boolean(p.scope) : Boolean(p.audience || p.needsAudience);
+}
+
+// options reads the form into tokenhelper.mjs options; empty fields and
+// fields the provider does not use are left out, so that the profile's
+// defaults apply.
 function options() {
   if (workerMode()) return { worker: $("worker-url").value.trim() };
   const p = currentProvider();
@@ -83,9 +134,9 @@ function options() {
     grantType: $("grant").value,
     clientId: $("client-id").value.trim(),
     clientSecret: $("client-secret").value,
-    scope: $("scope").value.trim(),
-    audience: $("audience").value.trim(),
   };
+  if (uses(p, "scope")) o.scope = $("scope").value.trim();
+  if (uses(p, "audience")) o.audience = $("audience").value.trim();
   if (p.id === "custom") {
     o.encoding = $("encoding").value;
     o.authStyle = $("auth-style").value;
@@ -97,6 +148,27 @@ function options() {
   if (o.grantType === "refresh_token") o.refreshToken = $("refresh-token").value.trim();
   for (const k of Object.keys(o)) if (o[k] === "") delete o[k];
   return o;
+}
+
+// check asks the core whether the options can be sent: the request, or
+// every missing field (looking past each with a stand-in value) and the
+// first other problem.
+function check(o) {
+  const missing = [];
+  for (let i = 0; i < 10; i++) {
+    try {
+      const req = th.buildTokenRequest(o);
+      return { req: missing.length ? null : req, missing, problem: null };
+    } catch (err) {
+      const f = FIELDS[err.field];
+      const empty = f && !o[f.opt];
+      const isMissing = err.code === "config" && empty && (/^required/.test(err.description ?? "") || f === FIELDS.worker);
+      if (!isMissing || !f.stand || missing.includes(f)) return { req: null, missing, problem: err };
+      missing.push(f);
+      o = { ...o, [f.opt]: f.stand };
+    }
+  }
+  return { req: null, missing, problem: null };
 }
 
 function onProviderChange() {
@@ -117,9 +189,10 @@ function update() {
   const worker = workerMode();
   $("credentials-fields").hidden = worker;
   $("worker-fields").hidden = !worker;
-  const custom = currentProvider()?.id === "custom";
-  for (const el of document.querySelectorAll("[data-custom]")) el.hidden = !custom;
+  const p = currentProvider();
+  for (const el of document.querySelectorAll("[data-custom]")) el.hidden = p?.id !== "custom";
   for (const el of document.querySelectorAll("[data-grant]")) el.hidden = el.dataset.grant !== $("grant").value;
+  for (const el of document.querySelectorAll("[data-uses]")) el.hidden = !p || !uses(p, el.dataset.uses);
   renderPreview();
 }
 
@@ -133,30 +206,38 @@ function row(name, value) {
   return tr;
 }
 
-// fieldLabels names the core's configuration fields as the form does.
-const fieldLabels = {
-  ClientID: "Client ID", ClientSecret: "Client secret", Username: "Username", Password: "Password",
-  TokenURL: "Token URL", Audience: "Audience", RefreshToken: "Refresh token",
-};
+// listing joins labels as a sentence does: "A", "A and B", "A, B and C".
+function listing(words) {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
 
+// renderPreview shows the request, or what keeps it from being sent, once,
+// and says the same on the button, which stays disabled until it can send.
 function renderPreview() {
   if (!th) return;
-  let req;
-  try {
-    req = th.buildTokenRequest(options());
-  } catch (err) {
-    // A field still empty is a hint, not an error; anything else is wrong.
-    const missing = err.code === "config" && /^required/.test(err.description ?? "");
-    $("preview-error").hidden = false;
-    $("preview-error").className = missing ? "hint" : "error-text";
-    $("preview-error").textContent = missing
-      ? `Still needed before anything is sent: ${fieldLabels[err.field] ?? err.field}.`
-      : `Not ready to send: ${err.message}`;
+  const button = $("get-token");
+  const { req, missing, problem } = check(options());
+  const note = $("preview-error");
+  firstMissing = null;
+  if (!req) {
+    const labels = missing.map((f) => f.label);
+    const text = [];
+    if (labels.length) text.push(`Still needed before anything is sent: ${listing(labels)}.`);
+    if (problem) text.push(configMessage(problem));
+    note.hidden = false;
+    note.className = problem ? "error-text" : "hint";
+    if (note.textContent !== text.join(" ")) note.textContent = text.join(" ");
     $("preview-body").hidden = true;
+    button.disabled = true;
+    button.textContent = labels.length ? `Fill in ${listing(labels)}` : `Fix the ${FIELDS[problem?.field]?.label ?? "settings"}`;
+    firstMissing = missing[0]?.id ?? FIELDS[problem?.field]?.id ?? null;
     return;
   }
-  $("preview-error").hidden = true;
+  note.hidden = true;
+  note.textContent = "";
   $("preview-body").hidden = false;
+  button.disabled = false;
+  button.textContent = "Get token";
   $("preview-method").textContent = req.method;
   $("preview-url").textContent = req.url;
   const headers = Object.entries(req.redacted.headers).sort(([a], [b]) => a.localeCompare(b));
@@ -176,82 +257,212 @@ function duration(ms) {
   return parts.join(" ");
 }
 
+// date is a local date and time, with the UTC instant after it.
 function date(ms) {
   const d = new Date(ms);
-  return `${d.toLocaleString()} (${d.toISOString()})`;
+  return `${d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })} (${d.toISOString()})`;
 }
 
-function tick(expiresAt) {
-  const left = expiresAt - Date.now();
-  $("countdown").textContent = left > 0 ? `expires in ${duration(left)}` : `expired ${duration(left)} ago`;
+function tick(tok) {
+  const left = tok.expires_at - Date.now();
+  const lifetime = tok.expires_at - tok.obtained_at;
+  const share = lifetime > 0 ? Math.min(1, Math.max(0, left / lifetime)) : 0;
+  const pct = Math.round(share * 100);
+  $("countdown").textContent = left > 0 ? `expires in ${duration(left)} (${pct} % of its lifetime left)` : `expired ${duration(left)} ago`;
+  $("lifetime").value = share;
+  $("lifetime").textContent = `${pct} %`;
 }
 
-function renderToken(tok) {
-  lastToken = tok.access_token;
-  $("access-token").textContent = tok.access_token;
-  $("token-kind").textContent = `${tok.token_type} token, ${tok.access_token.length} characters`;
+// decode returns a JWT's header and claims, or null for any other token.
+function decode(token) {
+  try {
+    return { header: th.decodeJWT(token, { header: true }), claims: th.decodeJWT(token) };
+  } catch (err) {
+    return { error: err };
+  }
+}
+
+// coloured shows a JWT in its three parts, each in its own colour.
+function coloured(pre, token) {
+  const parts = token.split(".");
+  if (parts.length !== 3) {
+    pre.textContent = token;
+    return;
+  }
+  const spans = parts.map((text, i) => {
+    const s = document.createElement("span");
+    s.className = ["jwt-header", "jwt-payload", "jwt-signature"][i];
+    s.textContent = text;
+    return s;
+  });
+  pre.replaceChildren(spans[0], ".", spans[1], ".", spans[2]);
+}
+
+const TIME_CLAIMS = { iat: "Issued (iat)", nbf: "Not before (nbf)", exp: "Expires (exp)", auth_time: "Authenticated (auth_time)" };
+
+// renderJWT fills a token card: the encoded token, its header and claims
+// and its time claims as local dates; or a note for an opaque token.
+function renderJWT(ids, token, what) {
+  const d = decode(token);
+  coloured($(ids.encoded), token);
+  $(ids.kind).textContent = `${token.length} characters${d.claims ? ", a JWT" : ""}`;
+  $(ids.decoded).hidden = !d.claims;
+  $(ids.note).textContent = d.claims ? "" : `The ${what} is not a JWT (${d.error.message}): it is opaque, only the provider can read it.`;
+  if (!d.claims) return d;
+  $(ids.header).textContent = JSON.stringify(d.header, null, 2);
+  $(ids.claims).textContent = JSON.stringify(d.claims, null, 2);
+  const rows = [];
+  for (const [k, label] of Object.entries(TIME_CLAIMS)) {
+    if (typeof d.claims[k] !== "number") continue;
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.textContent = date(d.claims[k] * 1000);
+    rows.push(dt, dd);
+  }
+  $(ids.times).replaceChildren(...rows);
+  return d;
+}
+
+const ACCESS = { encoded: "access-token", kind: "token-kind", decoded: "access-decoded", note: "decode-note", header: "jwt-header", claims: "jwt-claims", times: "access-times" };
+const ID = { encoded: "id-token", kind: "id-kind", decoded: "id-decoded", note: "id-note", header: "id-header", claims: "id-claims", times: "id-times" };
+const TOKEN_NAMES = ["access_token", "id_token", "refresh_token"];
+
+function masked(token) {
+  return `•••• ${token.length} characters, hidden ••••`;
+}
+
+// renderRaw shows the response's fields, the tokens masked unless revealed.
+function renderRaw() {
+  const tok = shown.token;
+  const reveal = $("reveal-raw").getAttribute("aria-pressed") === "true";
+  const out = {};
+  for (const k of ["access_token", "token_type", "expires_in", "refresh_token", "id_token", "scope"]) {
+    if (tok[k] === undefined || tok[k] === "") continue;
+    out[k] = TOKEN_NAMES.includes(k) && !reveal ? masked(tok[k]) : tok[k];
+  }
+  $("raw-json").textContent = JSON.stringify(out, null, 2);
+  $("reveal-raw").textContent = reveal ? "Hide tokens" : "Reveal tokens";
+}
+
+function renderRefresh() {
+  const rt = shown.token.refresh_token;
+  const reveal = $("reveal-refresh").getAttribute("aria-pressed") === "true";
+  $("refresh-shown").textContent = reveal ? rt : masked(rt);
+  $("refresh-shown").classList.toggle("masked", !reveal);
+  $("reveal-refresh").textContent = reveal ? "Hide" : "Reveal";
+}
+
+function toggle(button, render) {
+  button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
+  render();
+}
+
+// scopeOf is the scope the response sent, else the one in the claims.
+function scopeOf(tok, claims) {
+  if (tok.scope) return `${tok.scope} (from the response)`;
+  const c = claims?.scope ?? claims?.scp;
+  if (typeof c === "string" && c) return `${c} (from the access token's claims)`;
+  if (Array.isArray(c) && c.length) return `${c.join(" ")} (from the access token's claims)`;
+  return "none sent";
+}
+
+function renderToken(tok, elapsed, source) {
+  shown = { token: tok, provider: source };
+  for (const b of ["reveal-raw", "reveal-refresh"]) $(b).setAttribute("aria-pressed", "false");
+  const access = renderJWT(ACCESS, tok.access_token, "access token");
+  $("card-id").hidden = !tok.id_token;
+  if (tok.id_token) renderJWT(ID, tok.id_token, "ID token");
+  $("card-refresh").hidden = !tok.refresh_token;
+  if (tok.refresh_token) {
+    renderRefresh();
+    $("refresh-kind").textContent = `${tok.refresh_token.length} characters`;
+    const p = providers.find((q) => q.id === source);
+    $("use-refresh").hidden = !p?.grants.includes("refresh_token");
+  }
+  renderRaw();
+  const names = [["an access token", tok.access_token], ["an ID token", tok.id_token], ["a refresh token", tok.refresh_token]].filter(([, v]) => v).map(([n]) => n);
+  const from = source === "worker" ? "The worker" : (providers.find((q) => q.id === source)?.name ?? "The provider");
+  $("result-summary").textContent = `${from} answered with ${listing(names)} (${tok.token_type}) in ${Math.round(elapsed)} ms.`;
+  $("elapsed").textContent = `${Math.round(elapsed)} ms, from sending to the answer read (retries included)`;
   $("expires-in").textContent = tok.expires_in ? `${tok.expires_in} s (${duration(tok.expires_in * 1000)})` : "not sent by the provider";
-  $("token-scope").textContent = tok.scope || "—";
+  $("token-scope").textContent = scopeOf(tok, access.claims);
   clearInterval(countdown);
+  $("lifetime").hidden = !tok.expires_at;
   if (tok.expires_at) {
     $("expires-at").textContent = date(tok.expires_at);
-    tick(tok.expires_at);
-    countdown = setInterval(() => tick(tok.expires_at), 1000);
+    tick(tok);
+    countdown = setInterval(() => tick(tok), 1000);
   } else {
     $("expires-at").textContent = "unknown";
     $("countdown").textContent = "no expiry known";
   }
-  let header = null;
-  let claims = null;
-  try {
-    header = th.decodeJWT(tok.access_token, { header: true });
-    claims = th.decodeJWT(tok.access_token);
-    $("decode-note").textContent = "";
-  } catch (err) {
-    $("decode-note").textContent = `The access token is not a JWT (${err.message}): it is opaque, only the provider can read it.`;
-  }
-  $("jwt-header").textContent = header ? JSON.stringify(header, null, 2) : "—";
-  $("jwt-claims").textContent = claims ? JSON.stringify(claims, null, 2) : "—";
+  const claims = access.claims;
   const iat = claims && typeof claims.iat === "number" ? claims.iat * 1000 : tok.obtained_at;
   $("issued-at").textContent = iat ? date(iat) : "—";
-  if (claims && typeof claims.exp === "number" && !tok.expires_at) $("expires-at").textContent = date(claims.exp * 1000);
+  $("empty").hidden = true;
   $("result").hidden = false;
-  $("result").scrollIntoView?.({ block: "nearest" });
+  $("result").focus({ preventScroll: true });
+  $("result").scrollIntoView?.({ block: "start" });
 }
 
-function renderError(err) {
+function renderError(err, elapsed) {
   const code = err?.code || "error";
   $("error-code").textContent = code;
   $("error-status").textContent = err?.status ? `HTTP ${err.status}` : "no HTTP answer";
-  $("error-message").textContent = err?.message || String(err);
+  $("error-elapsed").textContent = elapsed === undefined ? "" : `after ${Math.round(elapsed)} ms`;
+  // The code and status are shown above: the provider's own words, else the module's message.
+  $("error-message").textContent = code === "config" ? configMessage(err) : err?.description || err?.message || String(err);
   let hint = HINTS[code] ?? (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
   if (err?.status === 429) hint = HINTS.temporarily_unavailable;
   if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
   if (code === "network" && workerMode()) hint = "The worker could not be reached, or it refused this page's origin (CORS). Check the worker URL and its ALLOWED_ORIGINS.";
   $("error-hint").textContent = hint;
+  $("empty").hidden = true;
   $("error").hidden = false;
-  $("error").scrollIntoView?.({ block: "nearest" });
-  if (code === "config" && err.field) {
-    const id = { ClientID: "client-id", ClientSecret: "client-secret", Username: "username", Password: "password", TokenURL: "token-url", Audience: "audience", RefreshToken: "refresh-token" }[err.field];
-    if (id) $(id).focus();
-  }
+  const field = code === "config" && FIELDS[err.field];
+  if (field) $(field.id).focus();
+  else $("error").focus({ preventScroll: true });
+  $("error").scrollIntoView?.({ block: "start" });
 }
 
 async function submit(ev) {
   ev.preventDefault();
   const button = $("get-token");
+  if (button.disabled) return;
+  const o = options();
+  const source = workerMode() ? "worker" : o.provider;
   button.disabled = true;
   button.textContent = "Getting a token…";
+  $("status").textContent = "";
   $("error").hidden = true;
   $("result").hidden = true;
+  clearInterval(countdown);
+  const t0 = performance.now();
   try {
-    renderToken(await th.requestToken(options()));
+    const tok = await th.requestToken(o);
+    renderToken(tok, performance.now() - t0, source);
   } catch (err) {
-    renderError(err);
+    renderError(err, performance.now() - t0);
   } finally {
-    button.disabled = false;
-    button.textContent = "Get token";
+    renderPreview();
   }
+}
+
+// useRefresh fills in the refresh_token grant with the refresh token shown.
+function useRefresh() {
+  const { token, provider } = shown;
+  $("mode-credentials").checked = true;
+  if ($("provider").value !== provider) {
+    $("provider").value = provider;
+    onProviderChange();
+  }
+  $("grant").value = "refresh_token";
+  $("refresh-token").value = token.refresh_token;
+  update();
+  $("status").textContent = "The refresh token is filled in: press Get token to use it.";
+  $("get-token").focus();
+  $("get-token").scrollIntoView?.({ block: "center" });
 }
 
 // copy puts text on the clipboard; where the browser refuses, it selects
@@ -268,6 +479,17 @@ async function copy(text, shownIn, button) {
   setTimeout(() => (button.textContent = label), 2000);
 }
 
+function showDemo() {
+  $("demo-banner").hidden = false;
+  $("demo-base").textContent = demoBase;
+  for (const [id, value] of Object.entries(DEMO_CREDENTIALS)) $(`demo-${id}`).textContent = value;
+  $("fill-demo").addEventListener("click", () => {
+    for (const [id, value] of Object.entries(DEMO_CREDENTIALS)) $(id).value = value;
+    update();
+    $("status").textContent = "The demo credentials are filled in.";
+  });
+}
+
 async function main() {
   $("status").textContent = "Loading the WebAssembly module…";
   try {
@@ -280,17 +502,13 @@ async function main() {
   performance.mark("tokenhelper-loaded"); // read by ./build.sh bench
   const ms = Math.round(performance.now() - started);
   $("status").textContent = `Ready: WebAssembly loaded in ${ms} ms.`;
-  document.documentElement.dataset.ready = "true";
   providers = th.providers();
   $("provider").replaceChildren(...providers.map((p) => new Option(p.name, p.id)));
   demoBase = fromFragment("demo")?.origin ?? "";
   const worker = fromFragment("worker");
   if (worker) $("worker-url").value = worker.href;
-  if (demoBase) {
-    $("demo-banner").hidden = false;
-    $("demo-banner").textContent = `Demo mode: token URLs point at the demo provider at ${demoBase}. Its credentials are printed by ./build.sh dev.`;
-  }
-  for (const id of fields) {
+  if (demoBase) showDemo();
+  for (const id of inputs) {
     $(id).addEventListener("input", update);
     $(id).addEventListener("change", update);
   }
@@ -298,11 +516,23 @@ async function main() {
   $("mode-credentials").addEventListener("change", update);
   $("mode-worker").addEventListener("change", update);
   $("copy-curl").addEventListener("click", (e) => copy($("curl").textContent, $("curl"), e.currentTarget));
-  $("copy-token").addEventListener("click", (e) => copy(lastToken, $("access-token"), e.currentTarget));
+  $("copy-token").addEventListener("click", (e) => copy(shown.token.access_token, $("access-token"), e.currentTarget));
+  $("copy-id").addEventListener("click", (e) => copy(shown.token.id_token, $("id-token"), e.currentTarget));
+  $("copy-refresh").addEventListener("click", (e) => copy(shown.token.refresh_token, $("refresh-shown"), e.currentTarget));
+  $("reveal-refresh").addEventListener("click", (e) => toggle(e.currentTarget, renderRefresh));
+  $("reveal-raw").addEventListener("click", (e) => toggle(e.currentTarget, renderRaw));
+  $("use-refresh").addEventListener("click", useRefresh);
   form.addEventListener("submit", submit);
+  // Enter while a field is missing: the disabled button would swallow it;
+  // move to the field to fill in instead.
+  form.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && e.target instanceof HTMLInputElement && $("get-token").disabled && firstMissing) {
+      e.preventDefault();
+      $(firstMissing).focus();
+    }
+  });
   onProviderChange();
-  $("get-token").disabled = false;
-  $("get-token").textContent = "Get token";
+  document.documentElement.dataset.ready = "true";
 }
 
 main();

@@ -1,0 +1,304 @@
+//go:build !(js && wasm)
+
+package browser_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tokenhelper/tokenhelper/e2e/harness"
+	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+)
+
+// TestPageWorkbench uses the page as a developer would, keyboard first, at
+// 1280 and 390 px: what is missing, the Ripple answer with its three
+// tokens, the refresh token used, an error; after each step nothing secret
+// in the page, the URL, storage or the clipboard, axe-core without serious
+// or critical violations in both colour schemes, no horizontal scroll.
+func TestPageWorkbench(t *testing.T) {
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.emulate(vp)
+			f.grantClipboard()
+			f.open()
+			f.noHorizontalScroll("empty form")
+			f.axe("empty form")
+
+			// What is missing is said once, in the form's words, and on the button.
+			f.set("provider", "alphaus-ripple")
+			f.set("grant", "password")
+			if got, want := f.text("get-token"), "Fill in Client ID, Client secret, Username and Password"; got != want {
+				t.Errorf("button %q, want %q", got, want)
+			}
+			if !harness.Eval[bool](f.Tab, `document.getElementById("get-token").disabled`) {
+				t.Error("Get token is enabled with required fields missing")
+			}
+			if got := f.text("preview-error"); !strings.Contains(got, "Client ID, Client secret, Username and Password") || strings.Contains(got, "ClientID") {
+				t.Errorf("preview says %q, want the missing fields by their labels", got)
+			}
+			if f.visible("error") {
+				t.Error("a missing field shows in the error box too")
+			}
+			if f.visible("audience") {
+				t.Error("Audience shows for Alphaus Ripple")
+			}
+			f.typeInto("client-id", demoprovider.DefaultClientID)
+			f.pressEnter("client-id") // Enter with fields missing goes to the next one
+			if got := f.focused(); got != "client-secret" {
+				t.Errorf("Enter with the secret missing focused %q, want client-secret", got)
+			}
+			f.typeInto("client-secret", clientSecret)
+			f.typeInto("username", demoprovider.DefaultUsername)
+			f.typeInto("password", userPassword)
+			if got := f.text("get-token"); got != "Get token" {
+				t.Errorf("button %q once everything is filled in, want Get token", got)
+			}
+			f.assertNoSecret(clientSecret, userPassword)
+
+			// Enter submits; the answer gets the focus.
+			f.demo.Reset()
+			f.pressEnter("password")
+			if !f.waitAnswer() {
+				t.Fatalf("no token: %s %s", f.text("error-code"), f.text("error-message"))
+			}
+			if got := f.focused(); got != "result" {
+				t.Errorf("focus on %q after the token, want result", got)
+			}
+			for _, id := range []string{"card-access", "card-id", "card-refresh", "use-refresh", "lifetime"} {
+				if !f.visible(id) {
+					t.Errorf("#%s not shown", id)
+				}
+			}
+			for _, id := range []string{"access-token", "id-token"} {
+				if n := harness.Eval[int](f.Tab, fmt.Sprintf(`document.querySelectorAll("#%s > span[class^=jwt-]").length`, id)); n != 3 {
+					t.Errorf("#%s in %d coloured parts, want 3", id, n)
+				}
+			}
+			var idClaims map[string]any
+			if err := json.Unmarshal([]byte(f.text("id-claims")), &idClaims); err != nil || idClaims["aud"] != demoprovider.DefaultClientID || idClaims["name"] != demoprovider.DefaultUsername {
+				t.Errorf("ID token claims %s (%v), want aud %s, name %s", f.text("id-claims"), err, demoprovider.DefaultClientID, demoprovider.DefaultUsername)
+			}
+			if got := f.text("token-scope"); !strings.HasPrefix(got, "openid") {
+				t.Errorf("scope %q, want openid (from the claims)", got)
+			}
+			if got := f.text("elapsed"); !strings.Contains(got, " ms") {
+				t.Errorf("request time %q", got)
+			}
+			if v := harness.Eval[float64](f.Tab, `document.getElementById("lifetime").value`); v < 0.99 || v > 1 {
+				t.Errorf("lifetime bar at %v, want about 1", v)
+			}
+			if got := f.text("access-times"); !strings.Contains(got, "Expires (exp)") {
+				t.Errorf("access token times %q, want exp as a date", got)
+			}
+
+			// The refresh token and the raw JSON are masked until revealed.
+			access := f.text("access-token")
+			if raw := f.text("raw-json"); strings.Contains(raw, access) || !strings.Contains(raw, "hidden") {
+				t.Errorf("raw JSON shows a token before Reveal: %s", raw)
+			}
+			if got := f.text("refresh-shown"); !strings.Contains(got, "hidden") {
+				t.Errorf("refresh token shown as %q before Reveal", got)
+			}
+			f.click("reveal-refresh")
+			refresh := f.text("refresh-shown")
+			if len(refresh) < 16 || strings.Contains(refresh, "hidden") {
+				t.Fatalf("revealed refresh token %q", refresh)
+			}
+			f.click("reveal-refresh")
+			if strings.Contains(f.pageText(), refresh) {
+				t.Error("the refresh token is in the page after Hide")
+			}
+			f.Screenshot("workbench-ripple-" + vp.name)
+			f.scheme("dark")
+			f.Screenshot("workbench-ripple-" + vp.name + "-dark")
+			f.scheme("light")
+			f.noHorizontalScroll("Ripple tokens")
+			f.axe("Ripple tokens")
+			f.click("raw-summary")
+			f.click("reveal-raw")
+			if raw := f.text("raw-json"); !strings.Contains(raw, access) || !strings.Contains(raw, refresh) {
+				t.Errorf("raw JSON after Reveal lacks the tokens: %s", raw)
+			}
+			f.click("reveal-raw")
+
+			// Every copy button: exactly what it names, never a secret.
+			if clip := f.copyWith("copy-curl"); !strings.Contains(clip, "curl -X POST") || strings.Contains(clip, clientSecret) || strings.Contains(clip, userPassword) {
+				t.Errorf("copied curl %q", clip)
+			}
+			for id, want := range map[string]string{"copy-token": access, "copy-id": f.text("id-token"), "copy-refresh": refresh} {
+				if clip := f.copyWith(id); clip != want {
+					t.Errorf("%s copied %q, want %q", id, clip, want)
+				}
+			}
+			f.assertNoSecret(clientSecret, userPassword)
+
+			// Use the refresh token: the refresh_token grant, filled in.
+			f.click("use-refresh")
+			if g := harness.Eval[string](f.Tab, `document.getElementById("grant").value`); g != "refresh_token" {
+				t.Errorf("grant %q after Use the refresh token", g)
+			}
+			if got := f.focused(); got != "get-token" {
+				t.Errorf("focus on %q after Use the refresh token, want get-token", got)
+			}
+			if curl := f.text("curl"); strings.Contains(curl, refresh) || !strings.Contains(curl, "refresh_token=****") {
+				t.Errorf("curl for the refresh grant: %s", curl)
+			}
+			f.demo.Reset()
+			if !f.submit() {
+				t.Fatalf("refresh grant refused: %s %s", f.text("error-code"), f.text("error-message"))
+			}
+			if r := f.lastRequest(); r.Fields["grant_type"] != "refresh_token" || r.Fields["refresh_token"] != demoprovider.RedactedOK {
+				t.Errorf("provider received %v, want the refresh_token grant with the token issued", r.Fields)
+			}
+			if strings.Contains(f.pageText(), refresh) {
+				t.Error("the used refresh token is in the page")
+			}
+			f.assertNoSecret(clientSecret, userPassword, refresh)
+
+			// An error: focus and announcement on the error box.
+			f.set("grant", "client_credentials")
+			f.typeInto("client-secret", wrongSecret)
+			if f.submit() {
+				t.Fatal("got a token with a wrong secret")
+			}
+			if got := f.focused(); got != "error" {
+				t.Errorf("focus on %q after an error, want error", got)
+			}
+			if got := harness.Eval[string](f.Tab, `document.getElementById("error").getAttribute("role")`); got != "alert" {
+				t.Errorf("error role %q, want alert", got)
+			}
+			f.Screenshot("workbench-error-" + vp.name)
+			f.noHorizontalScroll("error")
+			f.axe("error")
+			f.assertNoSecret(clientSecret, userPassword, wrongSecret)
+		})
+	}
+}
+
+// TestPageFieldsByProvider: Scope and Audience show where the provider
+// uses them, and a hidden field is not sent.
+func TestPageFieldsByProvider(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	for _, c := range []struct {
+		profile         string
+		scope, audience bool
+	}{
+		{"alphaus-ripple", true, false}, {"alphaus-wave", true, false}, {"aluma", false, false},
+		{"alluvial", false, true}, {"alluvial-staging", false, true}, {"custom", true, true},
+	} {
+		f.set("provider", c.profile)
+		if got := f.visible("scope"); got != c.scope {
+			t.Errorf("%s: Scope shown %v, want %v", c.profile, got, c.scope)
+		}
+		if got := f.visible("audience"); got != c.audience {
+			t.Errorf("%s: Audience shown %v, want %v", c.profile, got, c.audience)
+		}
+	}
+	f.set("provider", "alluvial")
+	f.typeInto("audience", "https://api.example.com")
+	f.set("provider", "aluma")
+	f.typeInto("client-id", "c")
+	f.typeInto("client-secret", clientSecret)
+	if fields := f.text("preview-fields"); strings.Contains(fields, "audience") {
+		t.Errorf("Aluma request holds the hidden audience: %s", fields)
+	}
+	// A configuration error other than a missing field: once, with the label.
+	f.set("provider", "custom")
+	f.typeInto("token-url", "http://auth.example.com/token")
+	if got := f.text("preview-error"); !strings.HasPrefix(got, "Token URL: ") || strings.Contains(got, "TokenURL") {
+		t.Errorf("preview says %q, want the Token URL problem by its label", got)
+	}
+	if got := f.text("get-token"); got != "Fix the Token URL" {
+		t.Errorf("button %q, want Fix the Token URL", got)
+	}
+}
+
+// TestPageDemoCredentials: in demo mode the page shows the demo provider's
+// fixed public credentials and fills them in; they get a token.
+func TestPageDemoCredentials(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	for id, want := range map[string]string{
+		"demo-client-id": demoprovider.DefaultClientID, "demo-client-secret": demoprovider.DefaultClientSecret,
+		"demo-username": demoprovider.DefaultUsername, "demo-password": demoprovider.DefaultPassword,
+	} {
+		if got := f.text(id); got != want {
+			t.Errorf("#%s shows %q, want %q", id, got, want)
+		}
+	}
+	f.click("fill-demo")
+	if got := harness.Eval[string](f.Tab, `document.getElementById("client-secret").value`); got != demoprovider.DefaultClientSecret {
+		t.Errorf("Fill in filled the secret with %q", got)
+	}
+	// The fixture's provider has other credentials: the demo ones are refused.
+	if f.submit() || f.text("error-code") != "invalid_client" {
+		t.Errorf("the fixture's provider accepted the default demo secret (%s)", f.text("error-code"))
+	}
+	f.WaitLoaded(f.pageURL + "/web/")
+	if f.visible("demo-banner") {
+		t.Error("demo credentials shown outside demo mode")
+	}
+}
+
+// TestPageWorkerWorkbench: worker mode at both widths; the curl carries
+// the page's Origin; a wrong worker path is a readable not_found, asked
+// once.
+func TestPageWorkerWorkbench(t *testing.T) {
+	f := newFixture(t)
+	var posts atomic.Int32
+	worker := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o == f.pageURL {
+			w.Header().Set("Access-Control-Allow-Origin", o)
+			w.Header().Set("Vary", "Origin")
+		}
+		posts.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path != "/token" {
+			w.WriteHeader(http.StatusNotFound)
+			fmt.Fprint(w, `{"error":"not_found","error_description":"no such endpoint; POST /token"}`)
+			return
+		}
+		claims := base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"via-worker","exp":4102444800,"iat":1700000000}`))
+		fmt.Fprintf(w, `{"access_token":"eyJhbGciOiJIUzI1NiJ9.%s.c2ln","token_type":"Bearer","expires_in":300}`, claims)
+	}))
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			f.T = t
+			f.emulate(vp)
+			f.open()
+			f.click("mode-worker")
+			f.typeInto("worker-url", worker+"/token")
+			if curl := f.text("curl"); !strings.Contains(curl, "-H 'Origin: "+f.pageURL+"'") {
+				t.Errorf("worker curl lacks the page's Origin: %s", curl)
+			}
+			if !f.submit() {
+				t.Fatalf("no token from the worker: %s", f.text("error-message"))
+			}
+			if f.visible("card-refresh") || f.visible("card-id") {
+				t.Error("refresh or ID token card shown for an access token alone")
+			}
+			f.Screenshot("workbench-worker-" + vp.name)
+			f.noHorizontalScroll("worker token")
+			f.axe("worker token")
+		})
+	}
+	f.T = t
+	f.typeInto("worker-url", worker+"/tokn")
+	posts.Store(0)
+	if f.submit() {
+		t.Fatal("a token from a wrong worker path")
+	}
+	if code, status := f.text("error-code"), f.text("error-status"); code != "not_found" || status != "HTTP 404" {
+		t.Errorf("wrong worker path: %s %s, want not_found HTTP 404", code, status)
+	}
+	if n := posts.Load(); n != 1 {
+		t.Errorf("wrong worker path asked %d times, want 1", n)
+	}
+}
