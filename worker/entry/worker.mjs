@@ -14,6 +14,11 @@
 // out of memory), every request in flight on it answers 500 and the next
 // request starts a fresh instance.
 //
+// With a TOKEN_HOLDER binding, the Durable Object class TokenHolder (at
+// the end) runs the same program once per object, in mode "object"; each
+// Go instance, the isolate's and each object's, has a state of its own
+// (newState: its counted calls, holds and waiters).
+//
 // GO_INSTANCE=per-request keeps syumai's behaviour (a new Go instance for
 // every request, exiting after its answer), for the benchmark.
 //
