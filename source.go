@@ -129,6 +129,16 @@ func WithRefreshMargin(d time.Duration) SourceOption {
 	return func(s *Source) { s.margin = func(time.Duration) time.Duration { return d } }
 }
 
+// WithRefreshMarginFunc renews a token margin(lifetime) before it
+// expires, instead of [DefaultMargin]; as with every margin, at most half
+// the lifetime. A holder that takes its tokens from another one that
+// renews them (an isolate asking the Worker's Durable Object) uses a
+// smaller margin than that one's, so that it asks after the other has
+// renewed, not before.
+func WithRefreshMarginFunc(margin func(lifetime time.Duration) time.Duration) SourceOption {
+	return func(s *Source) { s.margin = margin }
+}
+
 // WithUnknownLifetime sets how long a token whose expiry is unknown (no
 // expires_in and no exp claim) is reused; the default is 5 minutes.
 func WithUnknownLifetime(d time.Duration) SourceOption {

@@ -289,3 +289,22 @@ func TestSourceMarginBeyondLifetimeIsClamped(t *testing.T) {
 		t.Fatalf("got %d requests past half the lifetime, want 2", n)
 	}
 }
+
+func TestSourceRefreshMarginFunc(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	half := func(l time.Duration) time.Duration { return DefaultMargin(l) / 2 } // 30 s of a 1 h token
+	s := newTestSource(t, ep, clock, WithRefreshMarginFunc(half))
+	s.Token(context.Background())
+	clock.Advance(time.Hour - 31*time.Second)
+	s.Token(context.Background())
+	if n := len(ep.Calls()); n != 1 {
+		t.Fatalf("got %d requests 31 s before expiry, want 1", n)
+	}
+	clock.Advance(2 * time.Second)
+	s.Token(context.Background())
+	settle(t, s)
+	if n := len(ep.Calls()); n != 2 {
+		t.Fatalf("got %d requests 29 s before expiry, want 2", n)
+	}
+}

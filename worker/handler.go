@@ -38,6 +38,10 @@ type Handler struct {
 	// (the Worker's hold, so that a background renewal outlives the
 	// request that started it).
 	Coordinator tokenhelper.Coordinator
+	// RefreshMargin, when set, replaces the core's DefaultMargin: with a
+	// TOKEN_HOLDER the isolate keeps its copy until [IsolateMargin], so
+	// that it asks after the object renewed, not before.
+	RefreshMargin func(lifetime time.Duration) time.Duration
 	// Limiter, when set, rate-limits POST /token per client IP. A refusal
 	// without a wait asks the client to wait RATE_LIMIT_PERIOD.
 	Limiter Limiter
@@ -61,6 +65,7 @@ type Handler struct {
 	settings *Settings // see settings
 	setErr   error
 	src      *tokenhelper.Source // see source
+	cache    tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
 }
 
 // loadSettings returns Load's result, computed on the first call.
@@ -264,8 +269,14 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	}
 	client := &tokenhelper.Client{Transport: h.Transport, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
 	var opts []tokenhelper.SourceOption
-	if h.Store != nil {
-		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now}))
+	switch {
+	case h.cache != nil:
+		opts = append(opts, tokenhelper.WithCache(h.cache))
+	case h.Store != nil:
+		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now, Margin: h.RefreshMargin}))
+	}
+	if h.RefreshMargin != nil {
+		opts = append(opts, tokenhelper.WithRefreshMarginFunc(h.RefreshMargin))
 	}
 	if h.Coordinator != nil {
 		opts = append(opts, tokenhelper.WithCoordinator(h.Coordinator))

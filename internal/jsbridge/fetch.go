@@ -28,6 +28,9 @@ type Fetch struct {
 	// answer only CORS hid. In a Worker a rejection is a plain network
 	// error, retried.
 	NoResendOnReject bool
+	// Fn, when set, is the fetch function to call instead of the global
+	// fetch: a Durable Object stub's fetch, bound to its stub.
+	Fn js.Value
 }
 
 // unreadable is a rejected fetch in a browser (see NoResendOnReject).
@@ -62,7 +65,11 @@ func (f Fetch) RoundTrip(ctx context.Context, r *tokenhelper.Request) (*tokenhel
 	signal, stop := Signal(ctx)
 	init.Set("signal", signal)
 
-	res, err := Await(fetchFn.Invoke(r.URL, init))
+	fn := fetchFn
+	if f.Fn.Type() == js.TypeFunction {
+		fn = f.Fn
+	}
+	res, err := Await(fn.Invoke(r.URL, init))
 	if err != nil {
 		stop()
 		if ctx.Err() != nil {

@@ -14,6 +14,11 @@
 // out of memory), every request in flight on it answers 500 and the next
 // request starts a fresh instance.
 //
+// With a TOKEN_HOLDER binding, the Durable Object class TokenHolder (at
+// the end) runs the same program once per object, in mode "object"; each
+// Go instance, the isolate's and each object's, has a state of its own
+// (newState: its counted calls, holds and waiters).
+//
 // GO_INSTANCE=per-request keeps syumai's behaviour (a new Go instance for
 // every request, exiting after its answer), for the benchmark.
 //
@@ -65,48 +70,64 @@ function failed() {
   return errorResponse("server_error", "the worker's Go instance stopped; retry the request");
 }
 
+// ---- per-instance state -----------------------------------------------------
+
+// A Go instance's state: its counted calls and holds, its waiters, the
+// request on whose behalf it runs, the instance itself. The isolate's
+// long-lived instance has one (isolate, below); each TOKEN_HOLDER object
+// has its own, since workerd refuses I/O on behalf of another object and
+// one isolate may run the worker and several objects at once.
+function newState() {
+  return {
+    pending: new Map(), // call id -> Date.now() at its start
+    callID: 0,
+    idleWaiters: [],
+    current: undefined, // the Go instance, or undefined
+    running: null, // see serve
+    countedCache: undefined,
+  };
+}
+
 // ---- outbound calls, counted (see (4) above) ---------------------------------
 
 // A call still pending after HOLD_MAX_MS no longer holds requests open
 // (workerd may have canceled it with its request, and then it never
 // settles); the core's worst case is 3 attempts of 8 s plus backoff.
 const HOLD_MAX_MS = 30_000;
-const pending = new Map(); // call id -> Date.now() at its start
-let callID = 0;
-let idleWaiters = [];
 
-function idle() {
+function idle(st) {
   const now = Date.now();
-  for (const [id, t] of pending) if (now - t > HOLD_MAX_MS) pending.delete(id);
-  return pending.size === 0;
+  for (const [id, t] of st.pending) if (now - t > HOLD_MAX_MS) st.pending.delete(id);
+  return st.pending.size === 0;
 }
 
-function checkIdle() {
-  if (idleWaiters.length === 0 || !idle()) return;
-  const ws = idleWaiters;
-  idleWaiters = [];
+function checkIdle(st) {
+  if (st.idleWaiters.length === 0 || !idle(st)) return;
+  const ws = st.idleWaiters;
+  st.idleWaiters = [];
   for (const w of ws) w();
 }
 
 // whenIdle is a promise, created in the calling request, fulfilled once
-// no counted call or hold is pending. While it waits it resumes Go every
-// KEEPALIVE_MS, as serve does: a renewal that sleeps between attempts
-// (Go's one JS timer may belong to a request that has ended) still wakes.
-function whenIdle() {
-  if (idle()) return Promise.resolve();
+// no counted call or hold of st is pending. While it waits it resumes Go
+// every KEEPALIVE_MS, as serve does: a renewal that sleeps between
+// attempts (Go's one JS timer may belong to a request that has ended)
+// still wakes.
+function whenIdle(st) {
+  if (idle(st)) return Promise.resolve();
   return new Promise((resolve) => {
     let timer;
     const tick = () => {
       timer = setTimeout(tick, KEEPALIVE_MS);
-      if (current && !current.dead) {
+      if (st.current && !st.current.dead) {
         try {
-          current.go._resume();
+          st.current.go._resume();
         } catch {} // inst.die has run
       }
-      checkIdle();
+      checkIdle(st);
     };
     timer = setTimeout(tick, KEEPALIVE_MS);
-    idleWaiters.push(() => {
+    st.idleWaiters.push(() => {
       clearTimeout(timer);
       resolve();
     });
@@ -115,68 +136,68 @@ function whenIdle() {
 
 // hold and release bracket work of Go's that must outlive the request it
 // started in, such as a token renewal in the background (its retries,
-// sleeps, Cache API and KV calls): while one is held, every request that
-// ends keeps its context alive through ctx.waitUntil (see fetch), so that
-// whatever the renewal waits on can settle. Go calls them through the
-// binding (worker/cmd/worker, holdCoordinator).
-function hold() {
-  const id = ++callID;
-  pending.set(id, Date.now());
+// sleeps, Cache API and KV calls, or its ask of the TOKEN_HOLDER object):
+// while one is held, every request that ends keeps its context alive
+// through ctx.waitUntil (see fetch), so that whatever the renewal waits
+// on can settle. Go calls them through the binding (worker/cmd/worker,
+// holdCoordinator).
+function hold(st) {
+  const id = ++st.callID;
+  st.pending.set(id, Date.now());
   return id;
 }
 
-function release(id) {
-  pending.delete(id);
-  queueMicrotask(checkIdle);
+function release(st, id) {
+  st.pending.delete(id);
+  queueMicrotask(() => checkIdle(st));
 }
 
-function track(p) {
-  const id = ++callID;
-  pending.set(id, Date.now());
+function track(st, p) {
+  const id = ++st.callID;
+  st.pending.set(id, Date.now());
   const done = () => {
-    pending.delete(id);
-    queueMicrotask(checkIdle); // after Go has run its continuation
+    st.pending.delete(id);
+    queueMicrotask(() => checkIdle(st)); // after Go has run its continuation
   };
   p.then(done, done);
   return p;
 }
 
 // Go reads globalThis.fetch and caches.default at its start: give it
-// counted ones. Nothing but Go's calls go through these.
+// counted ones, counted in its own state. Nothing but Go's calls go
+// through these.
 const rawFetch = globalThis.fetch;
-const countedFetch = (...args) => track(rawFetch(...args));
-let countedCache;
-function cacheFor(raw) {
+function cacheFor(st, raw) {
   const c = raw.default;
-  if (countedCache?.raw === c) return countedCache.wrapped;
+  if (st.countedCache?.raw === c) return st.countedCache.wrapped;
   const wrapped = {
-    match: (...a) => track(c.match(...a)),
-    put: (...a) => track(c.put(...a)),
-    delete: (...a) => track(c.delete(...a)),
+    match: (...a) => track(st, c.match(...a)),
+    put: (...a) => track(st, c.put(...a)),
+    delete: (...a) => track(st, c.delete(...a)),
   };
-  countedCache = { raw: c, wrapped };
+  st.countedCache = { raw: c, wrapped };
   return wrapped;
 }
 
 // ---- Go instances ------------------------------------------------------------
 
 let generation = 0;
-let current; // the long-lived instance, or undefined
 
-// start instantiates the Go program and runs it until it is ready; mode
-// ("long-lived" or "per-request") tells main how long to live. The Go
-// main calls workers.Ready before it first waits on anything, so all of
-// this is synchronous.
-function start(env, ctx, mode) {
+// start instantiates the Go program for st and runs it until it is ready;
+// mode ("long-lived", "per-request" or "object") tells main how long to
+// live and what to serve; extra is added to the binding (the object's
+// storage). The Go main calls workers.Ready before it first waits on
+// anything, so all of this is synchronous.
+function start(st, env, ctx, mode, extra = {}) {
   const go = new Go();
-  const binding = { hold, release };
-  const inst = { id: ++generation, go, binding, dead: false, ready: false, waiters: new Set() };
+  const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id) };
+  const inst = { id: ++generation, st, go, binding, dead: false, ready: false, waiters: new Set() };
   inst.die = (cause) => {
     if (inst.dead) return;
     inst.dead = true;
     inst.cause = cause;
     for (const w of [...inst.waiters]) w(null);
-    queueMicrotask(checkIdle);
+    queueMicrotask(() => checkIdle(st));
   };
   const exit = go.exit.bind(go);
   go.exit = (code) => {
@@ -191,7 +212,7 @@ function start(env, ctx, mode) {
       inst.die(e); // a trap, or "Go program has already exited"
       throw e;
     }
-    if (idleWaiters.length) queueMicrotask(checkIdle);
+    if (st.idleWaiters.length) queueMicrotask(() => checkIdle(st));
   };
   const instance = new WebAssembly.Instance(mod, {
     ...go.importObject,
@@ -200,10 +221,10 @@ function start(env, ctx, mode) {
   const context = createRuntimeContext({ env, ctx, binding });
   context.instance = mode; // read by worker/cmd/worker
   const globals = { fetch: globalThis.fetch, caches: globalThis.caches };
-  globalThis.fetch = countedFetch;
+  globalThis.fetch = (...args) => track(st, rawFetch(...args));
   Object.defineProperty(globalThis, "caches", {
     configurable: true,
-    get: () => ({ get default() { return cacheFor(globals.caches); }, open: (...a) => track(globals.caches.open(...a)) }),
+    get: () => ({ get default() { return cacheFor(st, globals.caches); }, open: (...a) => track(st, globals.caches.open(...a)) }),
   });
   try {
     go.run(instance, context).catch((e) => inst.die(e));
@@ -226,10 +247,10 @@ const KEEPALIVE_MS = 250;
 const PICKUP_MIN_MS = 1;
 const PICKUP_MAX_MS = 32;
 
-// running is the request (serve's `me`) on whose behalf Go runs right now,
-// set around every call into Go that a request makes itself; null when Go
-// runs from a promise callback or another request's timer.
-let running = null;
+// st.running is the request (serve's `me`) on whose behalf its Go
+// instance runs right now, set around every call into Go that a request
+// makes itself; null when Go runs from a promise callback or another
+// request's timer.
 
 // serve hands req to inst and answers 500 if the instance dies first. The
 // promise it waits on is its own, resolved by Go or by inst.die from
@@ -272,7 +293,7 @@ async function serve(inst, req) {
     // is kept, and picked up by this request's own timer.
     const settle = (res) => {
       if (!inst.waiters.delete(settle)) return;
-      if (running === me) finish(res);
+      if (inst.st.running === me) finish(res);
       else stash = { res };
     };
     const pick = () => {
@@ -283,27 +304,27 @@ async function serve(inst, req) {
     const tick = () => {
       timer = setTimeout(tick, KEEPALIVE_MS);
       if (!inst.dead) {
-        const prev = running;
-        running = me;
+        const prev = inst.st.running;
+        inst.st.running = me;
         try {
           inst.go._resume();
         } catch {} // inst.die has run
-        running = prev;
+        inst.st.running = prev;
       }
     };
     inst.waiters.add(settle);
     if (inst.dead) return finish(null);
     timer = setTimeout(tick, KEEPALIVE_MS);
     poll = setTimeout(pick, wait);
-    const prev = running;
-    running = me;
+    const prev = inst.st.running;
+    inst.st.running = me;
     try {
       if (input) inst.binding.serve(input, settle);
       else inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
     } catch (e) {
       inst.die(e);
     } finally {
-      running = prev;
+      inst.st.running = prev;
     }
   });
   if (out === null) return failed();
@@ -314,13 +335,16 @@ async function serve(inst, req) {
   return new Response(nullBody ? null : out.body, { status: out.status, headers });
 }
 
+// isolate is the state of this isolate's long-lived instance.
+const isolate = newState();
+
 function fetch(req, env, ctx) {
   const mode = env.GO_INSTANCE || "long-lived";
   if (mode === "per-request") {
     // syumai/workers' own way: a fresh program that exits after its answer.
     let inst;
     try {
-      inst = start(env, ctx, "per-request");
+      inst = start(newState(), env, ctx, "per-request");
     } catch (e) {
       return failed();
     }
@@ -329,19 +353,54 @@ function fetch(req, env, ctx) {
   if (mode !== "long-lived") {
     return errorResponse("misconfigured", 'GO_INSTANCE must be "long-lived" or "per-request"');
   }
-  if (!current || current.dead) {
+  if (!isolate.current || isolate.current.dead) {
     try {
-      current = start(env, ctx, "long-lived");
+      isolate.current = start(isolate, env, ctx, "long-lived");
     } catch (e) {
-      current = undefined;
+      isolate.current = undefined;
       return failed();
     }
   }
-  const answer = serve(current, req);
+  const answer = serve(isolate.current, req);
   // Registered now, not after the answer: a client that goes away cancels
   // the request, and what Go started inside it, unless waitUntil holds it.
-  ctx.waitUntil(answer.then(whenIdle));
+  ctx.waitUntil(answer.then(() => whenIdle(isolate)));
   return answer;
+}
+
+// TokenHolder is the optional TOKEN_HOLDER Durable Object (see
+// worker/README.md): one object per route's cache key, the one place that
+// obtains that route's provider token, for every isolate that asks. The
+// class is glue: it runs the same Go program in an instance of its own
+// (mode "object", started inside its first request, restarted if it
+// stops), which serves worker.Holder with the object's storage; isolates
+// reach it only through the binding's stub (no public route leads here).
+// All requests to one object share its I/O context, so the cross-request
+// hazards of the isolate's instance do not arise, but its state is its
+// own: another object (or the isolate's instance) may run in the same
+// isolate.
+export class TokenHolder {
+  constructor(ctx, env) {
+    this.ctx = ctx;
+    this.env = env;
+    this.state = newState();
+  }
+
+  fetch(req) {
+    const st = this.state;
+    if (!st.current || st.current.dead) {
+      try {
+        st.current = start(st, this.env, this.ctx, "object", { storage: this.ctx.storage });
+      } catch (e) {
+        st.current = undefined;
+        return failed();
+      }
+    }
+    const answer = serve(st.current, req);
+    // A renewal the holder runs in the background outlives this ask.
+    this.ctx.waitUntil?.(answer.then(() => whenIdle(st)));
+    return answer;
+  }
 }
 
 export default { fetch };

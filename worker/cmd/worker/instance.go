@@ -39,7 +39,7 @@ import (
 // request, long finished: do not call them.
 func serve(h http.Handler) {
 	workers.ServeNonBlock(h)
-	if instanceMode() != "long-lived" {
+	if m := instanceMode(); m != "long-lived" && m != "object" {
 		workers.Ready()
 		<-workers.Done()
 		return

@@ -26,6 +26,17 @@ import (
 )
 
 func main() {
+	if instanceMode() == "object" {
+		// The TOKEN_HOLDER Durable Object's own instance (worker/entry):
+		// the holder of the provider token, over the object's storage.
+		serve(recoverer{&worker.Holder{
+			Getenv:      cloudflare.Getenv,
+			Transport:   jsbridge.Fetch{},
+			Store:       newObjectStore(),
+			Coordinator: newHoldCoordinator(),
+		}})
+		return
+	}
 	// Runs inside the first request of the instance: the bindings are
 	// known here. Nothing per request may be kept in a global: the
 	// Handler keeps only what every request shares (the settings, the
@@ -37,6 +48,17 @@ func main() {
 		Limiter:   newLimiter(),
 		// Holds every request open while a renewal runs (nil per request).
 		Coordinator: newHoldCoordinator(),
+	}
+	if c := newHolderCoordinator(); c != nil {
+		// With the TOKEN_HOLDER binding, the object renews; the isolate
+		// asks it (held open as any renewal), and keeps its copy until
+		// half the object's margin.
+		if h.Coordinator != nil {
+			h.Coordinator = composed{outer: h.Coordinator, inner: c}
+		} else {
+			h.Coordinator = c
+		}
+		h.RefreshMargin = worker.IsolateMargin
 	}
 	var root http.Handler = &worker.Router{Handler: h} // ROUTES=…: several providers
 	if withTestHooks != nil {
