@@ -241,10 +241,12 @@ function start(st, env, ctx, mode, extra = {}) {
 
 // KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
 // serve); it looks for an answer Go gave it while running inside another
-// request after PICKUP_MIN_MS, then ever less often up to PICKUP_MAX_MS
-// (timers cost CPU time, which the free plan counts).
+// request every PICKUP_MIN_MS for PICKUP_FAST_MS (an upstream call on
+// loopback or nearby), then ever less often up to PICKUP_MAX_MS (a slow
+// provider: timers cost CPU time, which the free plan counts).
 const KEEPALIVE_MS = 250;
 const PICKUP_MIN_MS = 1;
+const PICKUP_FAST_MS = 50;
 const PICKUP_MAX_MS = 32;
 
 // st.running is the request (serve's `me`) on whose behalf its Go
@@ -278,6 +280,7 @@ async function serve(inst, req) {
   const out = await new Promise((resolve) => {
     let timer, poll, stash;
     let wait = PICKUP_MIN_MS;
+    const since = Date.now();
     const finish = (res) => {
       clearTimeout(timer);
       clearTimeout(poll);
@@ -298,7 +301,7 @@ async function serve(inst, req) {
     };
     const pick = () => {
       if (stash) return finish(stash.res);
-      wait = Math.min(2 * wait, PICKUP_MAX_MS); // a long wait is a slow provider: poll less
+      if (Date.now() - since > PICKUP_FAST_MS) wait = Math.min(2 * wait, PICKUP_MAX_MS);
       poll = setTimeout(pick, wait);
     };
     const tick = () => {
