@@ -33,6 +33,7 @@ const (
 	VarRotatedAt       = "SIGNING_KEY_ROTATED_AT"
 	VarTokenTTL        = "TOKEN_TTL"
 	VarUpstream        = "UPSTREAM_API_URL"
+	VarMaxRequestBody  = "MAX_REQUEST_BODY"
 	VarRateLimitPeriod = "RATE_LIMIT_PERIOD" // "10" or "60" (default) seconds, the RATE_LIMITER binding's period
 )
 

@@ -51,6 +51,11 @@ type Handler struct {
 	Timeout time.Duration
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
+	// PlanAPI makes /api/ answer a forward plan (apiproxy.Plan) that the
+	// Worker's entry module performs in the request's own context,
+	// streaming both bodies, instead of forwarding in Go with both held
+	// in memory. The long-lived instance sets it.
+	PlanAPI bool
 	// Prefix, for one route of several (see [Router]), is the prefix of
 	// its settings: with "RIPPLE_", CLIENT_SECRET is read from
 	// RIPPLE_CLIENT_SECRET, else from the shared CLIENT_SECRET, and a bad

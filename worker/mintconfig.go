@@ -16,6 +16,9 @@ type MintSettings struct {
 	Minter mint.Minter
 	// Upstream is the API that /api/ forwards to.
 	Upstream *url.URL
+	// MaxRequestBody caps request bodies through /api/ when they are
+	// streamed (MAX_REQUEST_BODY, default 32 MiB).
+	MaxRequestBody int64
 }
 
 // MaxTokenTTL bounds TOKEN_TTL: a minted token is meant to live minutes.
@@ -51,6 +54,14 @@ func loadMint(get, getenv func(string) string) (*MintSettings, error) {
 		if m.Minter.RotatedAt, err = parseTime(at); err != nil || at == "" {
 			return nil, &ConfigError{VarRotatedAt, "is required with SIGNING_KEY_PREVIOUS: when the key was rotated (RFC 3339 or Unix seconds)"}
 		}
+	}
+	m.MaxRequestBody = 32 << 20
+	if v := get(VarMaxRequestBody); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 1 || n > 100<<20 {
+			return nil, &ConfigError{VarMaxRequestBody, "must be a number of bytes from 1 to 104857600 (Cloudflare's 100 MB request limit)"}
+		}
+		m.MaxRequestBody = n
 	}
 	raw := get(VarUpstream)
 	if raw == "" {

@@ -66,6 +66,12 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token)}
+	if h.PlanAPI {
+		// The entry module forwards, streaming the bodies (see Plan).
+		p.MaxBody = s.Mint.MaxRequestBody
+		p.ServePlan(w, r)
+		return
+	}
 	p.ServeHTTP(w, r)
 }
 

@@ -50,7 +50,7 @@ func (rt *Router) load() {
 		h := rt.Handler
 		rt.routes[name] = &Handler{
 			Getenv: h.Getenv, Transport: h.Transport, Store: h.Store, Coordinator: h.Coordinator,
-			Limiter: h.Limiter, Clock: h.Clock, Timeout: h.Timeout, Retry: h.Retry, RefreshMargin: h.RefreshMargin,
+			Limiter: h.Limiter, Clock: h.Clock, Timeout: h.Timeout, Retry: h.Retry, RefreshMargin: h.RefreshMargin, PlanAPI: h.PlanAPI,
 			Prefix: strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_", Base: "/" + name,
 		}
 		rt.names = append(rt.names, name)

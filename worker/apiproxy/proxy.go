@@ -93,13 +93,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		body = b
 	}
-	header := map[string]string{}
-	for _, name := range forwardedRequestHeaders {
-		if v := r.Header.Values(name); len(v) > 0 {
-			header[name] = strings.Join(v, ", ")
-		}
-	}
-
+	header := forwardHeaders(r)
 	resp, err := p.call(r.Context(), r.Method, target, header, body)
 	if err != nil {
 		p.fail(w, err)

@@ -3,14 +3,16 @@ package apiproxy_test
 import (
 	"context"
 	"encoding/json"
-	"github.com/tokenhelper/tokenhelper/verify"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/tokenhelper/tokenhelper/verify"
 
 	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoapi"
@@ -215,5 +217,50 @@ func TestBodyLimit(t *testing.T) {
 	}
 	if len(s.api.Received()) != 0 {
 		t.Error("an oversized body reached the API")
+	}
+}
+
+// ServePlan answers a plan, never forwarding itself: the target, the
+// allowlisted headers with the provider token, the limits, and on a
+// request marked refused a renewed token with no further retry.
+func TestServePlan(t *testing.T) {
+	u, _ := url.Parse("https://api.example/v1")
+	n := 0
+	invalidated := 0
+	p := &apiproxy.Proxy{Upstream: u, MaxBody: 100,
+		Transport: tokenhelper.TransportFunc(func(context.Context, *tokenhelper.Request) (*tokenhelper.Response, error) {
+			t.Fatal("ServePlan sent a request")
+			return nil, nil
+		}),
+		Token: func(context.Context) (*tokenhelper.Token, error) {
+			n++
+			return &tokenhelper.Token{AccessToken: "provider-" + strconv.Itoa(n), TokenType: "Bearer"}, nil
+		},
+		Invalidate: func(context.Context, *tokenhelper.Token) { invalidated++ },
+	}
+	plan := func(hdr ...string) (*httptest.ResponseRecorder, apiproxy.Plan) {
+		r := httptest.NewRequest("PUT", "/api/items/1?x=y", nil)
+		r.Header.Set("Cookie", "session=1")
+		r.Header.Set("Content-Type", "application/json")
+		for i := 0; i+1 < len(hdr); i += 2 {
+			r.Header.Set(hdr[i], hdr[i+1])
+		}
+		w := httptest.NewRecorder()
+		p.ServePlan(w, r)
+		var pl apiproxy.Plan
+		json.Unmarshal(w.Body.Bytes(), &pl)
+		return w, pl
+	}
+	w, pl := plan()
+	if w.Header().Get(apiproxy.PlanHeader) != "1" || pl.URL != "https://api.example/v1/items/1?x=y" || pl.Method != "PUT" ||
+		pl.Header["Authorization"] != "Bearer provider-1" || pl.Header["Content-Type"] != "application/json" || pl.Header["Cookie"] != "" ||
+		pl.MaxBody != 100 || pl.Replay != apiproxy.DefaultReplay || pl.TooLarge.Status != 413 || !strings.Contains(pl.Timeout.Body, "upstream_timeout") {
+		t.Fatalf("plan: %d %v %+v", w.Code, w.Header(), pl)
+	}
+	if _, pl = plan(apiproxy.RefusedHeader, "1"); invalidated != 1 || pl.Header["Authorization"] != "Bearer provider-3" || pl.Replay != 0 {
+		t.Errorf("refused: invalidated %d, plan %+v; want a renewed token and no further retry", invalidated, pl)
+	}
+	if w, _ = plan("Content-Length", "101"); w.Code != 413 || w.Header().Get(apiproxy.PlanHeader) != "" {
+		t.Errorf("over MaxBody: got %d %v, want 413 and no plan", w.Code, w.Header())
 	}
 }

@@ -6,8 +6,10 @@
 // started inside the first request (in workerd Date.now() is 0 at global
 // scope and the env is only known there), synchronously, so concurrent
 // first requests cannot start two; every request is then served by that
-// instance through binding.serve (worker/cmd/worker/instance.go): the
-// request is read in full here and Go hands back {status, headers, body}.
+// instance through binding.serve (worker/cmd/worker/instance.go): Go gets
+// the request's method, URL and headers, never its body, and hands back
+// {status, headers, body}, or for /api/ a forward plan that forward
+// performs here, streaming both bodies.
 // syumai's binding.handleRequest, whose per-answer streams leak in a
 // program that lives on, serves only GO_INSTANCE=per-request. If the Go
 // program exits or its wasm traps (a panic outside the handler's recover,
@@ -258,8 +260,8 @@ const PICKUP_MAX_MS = 32;
 // promise it waits on is its own, resolved by Go or by inst.die from
 // whichever request they run in.
 //
-// A long-lived instance gets the request read in full here, in its own
-// request, and gives back status, headers and body, from which the
+// A long-lived instance gets the request's method, URL and headers, in
+// its own request, and gives back status, headers and body, from which the
 // Response is made here too: no stream or Response of one request is
 // touched from another (see binding.serve in worker/cmd/worker). A
 // per-request instance goes through syumai's binding.handleRequest.
@@ -273,11 +275,107 @@ const PICKUP_MAX_MS = 32;
 async function serve(inst, req) {
   let input;
   if (inst.binding.serve) {
-    const body = req.body === null ? null : new Uint8Array(await req.arrayBuffer());
-    input = { method: req.method, url: req.url, headers: [...req.headers], body };
+    // The body is not read here: no Go handler needs it but /api/, whose
+    // bodies forward streams. Tokenhelper-* headers are the entry
+    // module's own: never taken from the browser.
+    const headers = [...req.headers].filter(([k]) => !k.toLowerCase().startsWith("tokenhelper-"));
+    input = { method: req.method, url: req.url, headers, body: null, hasBody: req.body !== null };
   }
+  const out = await ask(inst, req, input);
+  if (out === null) return failed();
+  if (out instanceof Response) return out;
+  if (out.headers.some(([k]) => k.toLowerCase() === "tokenhelper-plan")) return forward(inst, req, input, out);
+  return response(out, req.method);
+}
+
+// response makes Go's answer a Response.
+function response(out, method) {
+  const headers = new Headers();
+  for (const [k, v] of out.headers) headers.append(k, v);
+  const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || method === "HEAD";
+  return new Response(nullBody ? null : out.body, { status: out.status, headers });
+}
+
+// forward performs a forward plan of Go's (worker/apiproxy, Plan) in this
+// request's own context: the request body streamed to the upstream (up to
+// plan.replay bytes kept for the one retry after a 401, for which Go gives
+// a new plan), the upstream's answer streamed back with Go's headers. It
+// makes no decision of its own: what to send, what to drop and every
+// error answer come from the plan. A JavaScript exception here is an error
+// answer for this request, never the instance's end.
+async function forward(inst, req, input, out) {
+  const goHeaders = out.headers.filter(([k]) => !["tokenhelper-plan", "content-type", "content-length", "cache-control"].includes(k.toLowerCase()));
+  const answer = (a) => {
+    const headers = new Headers(JSON_HEADERS);
+    for (const [k, v] of goHeaders) headers.set(k, v);
+    return new Response(a.body, { status: a.status, headers });
+  };
+  let plan = JSON.parse(new TextDecoder().decode(out.body));
+  try {
+    let body = req.body;
+    let kept = null;
+    const declared = Number(req.headers.get("content-length") ?? NaN);
+    if (body !== null && declared <= plan.replay) {
+      kept = new Uint8Array(await req.arrayBuffer());
+      body = kept;
+    } else if (body !== null) {
+      body = body.pipeThrough(limit(plan.max_body));
+    }
+    for (;;) {
+      let res;
+      try {
+        res = await rawFetch(plan.url, {
+          method: plan.method,
+          headers: plan.headers,
+          body: req.method === "GET" || req.method === "HEAD" ? null : body,
+          redirect: "manual",
+          signal: AbortSignal.timeout(plan.timeout_ms),
+        });
+      } catch (e) {
+        if (e?.name === "TooLarge") return answer(plan.too_large);
+        return answer(e?.name === "TimeoutError" ? plan.timeout : plan.unavailable);
+      }
+      if (res.status === 401 && kept !== null && plan.replay > 0) {
+        res.body?.cancel();
+        const again = await ask(inst, req, { ...input, headers: [...input.headers, ["tokenhelper-refused", "1"]] });
+        if (again === null) return failed();
+        if (!again.headers.some(([k]) => k.toLowerCase() === "tokenhelper-plan")) return response(again, req.method);
+        plan = JSON.parse(new TextDecoder().decode(again.body));
+        body = kept;
+        continue;
+      }
+      const headers = new Headers();
+      for (const [k, v] of res.headers) {
+        if (!plan.drop.includes(k) && !plan.drop_prefix.some((p) => k.startsWith(p))) headers.append(k, v);
+      }
+      for (const [k, v] of Object.entries(plan.default)) if (!headers.has(k)) headers.set(k, v);
+      for (const [k, v] of goHeaders) headers.set(k, v);
+      return new Response(res.body, { status: res.status, headers });
+    }
+  } catch (e) {
+    return answer(e?.name === "TooLarge" ? plan.too_large : plan.unavailable);
+  }
+}
+
+// limit passes at most max bytes, then errors the stream (name TooLarge).
+function limit(max) {
+  let n = 0;
+  return new TransformStream({
+    transform(chunk, ctl) {
+      n += chunk.byteLength;
+      if (n > max) ctl.error(Object.assign(new Error("the request body is too large"), { name: "TooLarge" }));
+      else ctl.enqueue(chunk);
+    },
+  });
+}
+
+// ask hands input to inst's Go program and waits for its answer ({
+// status, headers, body }), or null if the instance dies first. The
+// promise it waits on is its own, resolved by Go or by inst.die from
+// whichever request they run in.
+async function ask(inst, req, input) {
   const me = {}; // this request, as the value of `running` (see settle)
-  const out = await new Promise((resolve) => {
+  return new Promise((resolve) => {
     let timer, poll, stash;
     let wait = PICKUP_MIN_MS;
     const since = Date.now();
@@ -330,12 +428,6 @@ async function serve(inst, req) {
       inst.st.running = prev;
     }
   });
-  if (out === null) return failed();
-  if (out instanceof Response) return out;
-  const headers = new Headers();
-  for (const [k, v] of out.headers) headers.append(k, v);
-  const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || req.method === "HEAD";
-  return new Response(nullBody ? null : out.body, { status: out.status, headers });
 }
 
 // isolate is the state of this isolate's long-lived instance.

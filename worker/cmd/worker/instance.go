@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"syscall/js"
@@ -64,10 +65,15 @@ func instanceMode() string {
 	return v.String()
 }
 
-// serveRequest runs h for one request that the entry module has already
-// read in full, in its own request:
+// serveRequest runs h for one request, as the entry module passes it in
+// its own request:
 //
-//	{ method, url, headers: [[name, value], …], body: Uint8Array | null }
+//	{ method, url, headers: [[name, value], …], body: Uint8Array | null, hasBody }
+//
+// The entry module passes no body (hasBody says whether there is one): no
+// handler but /api/ needs it, and /api/ answers a plan under which the
+// entry module streams it (worker.Handler.PlanAPI). A handler that reads
+// it anyway gets errBodyStreamed, not an empty body.
 //
 // and returns the answer, buffered, for the entry module to turn into a
 // Response in that same request:
@@ -103,7 +109,10 @@ func serveRequest(h http.Handler, in js.Value) js.Value {
 	}
 	r.RemoteAddr = r.Header.Get("CF-Connecting-IP")
 	r.ContentLength = int64(len(body))
-	if len(body) == 0 {
+	switch {
+	case len(body) == 0 && in.Get("hasBody").Truthy():
+		r.Body, r.ContentLength = streamedBody{}, -1
+	case len(body) == 0:
 		r.Body = http.NoBody
 	}
 	h.ServeHTTP(w, r)
@@ -157,3 +166,11 @@ func (w *bufferedWriter) statusCode() int {
 	}
 	return w.status
 }
+
+// streamedBody stands for a body the entry module streams itself.
+type streamedBody struct{}
+
+var errBodyStreamed = errors.New("the request body is streamed by the entry module, not passed to Go")
+
+func (streamedBody) Read([]byte) (int, error) { return 0, errBodyStreamed }
+func (streamedBody) Close() error             { return nil }

@@ -48,6 +48,9 @@ func main() {
 		Limiter:   newLimiter(),
 		// Holds every request open while a renewal runs (nil per request).
 		Coordinator: newHoldCoordinator(),
+		// Our entry module streams /api/ bodies by Go's plans; syumai's
+		// per-request path cannot, and Go forwards there.
+		PlanAPI: instanceMode() == "long-lived",
 	}
 	if c := newHolderCoordinator(); c != nil {
 		// With the TOKEN_HOLDER binding, the object renews; the isolate

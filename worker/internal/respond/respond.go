@@ -29,6 +29,13 @@ func JSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// ErrorText is the body Error writes, for an answer given elsewhere (the
+// entry module's, on a forward plan's failure).
+func ErrorText(code, desc string) string {
+	b, _ := json.Marshal(ErrorBody{Error: code, Description: desc})
+	return string(b) + "\n"
+}
+
 // Error answers status with {"error": code, "error_description": desc},
 // never cached. desc must hold nothing secret.
 func Error(w http.ResponseWriter, status int, code, desc string) {
