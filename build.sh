@@ -223,17 +223,28 @@ wasm_tests() {
 	PATH="$WASM_PATH:$PATH" GOOS=js GOARCH=wasm go test -count=1 ./wasm/... ./internal/jsbridge/...
 }
 
-# fuzz_all runs every Fuzz target of the library for FUZZTIME each.
+# fuzz_all runs every Fuzz target of the library for FUZZTIME each. A run
+# that fails with "context deadline exceeded" and writes no failing input
+# to testdata/fuzz is Go 1.26's fuzz coordinator racing its own -fuzztime
+# deadline (golang/go#75804, fixed in Go 1.27), not a finding: it is
+# reported and not counted; any other failure, or a written input, is.
 fuzz_all() {
-	local ft=${FUZZTIME:-10s} pkg target ok=0 log
+	local ft=${FUZZTIME:-10s} pkg dir target ok=0 log before after
 	log=$(mktemp)
 	for pkg in $(go list ./...); do
+		dir=$(go list -f '{{.Dir}}' "$pkg")
 		for target in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
 			echo "fuzz $pkg $target for $ft"
-			go test -run='^$' -fuzz="^$target\$" -fuzztime="$ft" "$pkg" >"$log" 2>&1 || {
-				cat "$log"
-				ok=1
-			}
+			before=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+			if ! go test -run='^$' -fuzz="^$target\$" -fuzztime="$ft" "$pkg" >"$log" 2>&1; then
+				after=$(ls "$dir/testdata/fuzz/$target" 2>/dev/null | wc -l)
+				if [ "$after" = "$before" ] && grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
+					echo "  (ignored: Go's fuzz coordinator hit its own deadline, golang/go#75804; no failing input)"
+				else
+					cat "$log"
+					ok=1
+				fi
+			fi
 			tail -1 "$log"
 		done
 	done
