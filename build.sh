@@ -329,6 +329,8 @@ bench_worker() {
 	[ "${BENCH_WASM_OPT:-0}" = 1 ] && opt+=(-wasm-opt)
 	bench_cmd workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
 		-memory "${BENCH_MEMORY_REQUESTS:-10000}" -json "$DIST/bench/worker.json" "${opt[@]}"
+	# Mode mint: /api through our worker vs a plain JavaScript proxy doing
+	# the same job (bench/worker/proxy.mjs), and a 20 MiB answer through both.
 	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
 	# The fault soak (e2e/soak; a short one runs in the tests): a provider
 	# healthy, refusing connections, answering 503, 429 and slowly, while 8

@@ -36,6 +36,8 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -62,8 +64,10 @@ type Report struct {
 	Alg      string    `json:"alg"`
 	Rows     []Row     `json:"rows"`
 	Provider int       `json:"provider_token_requests"`
-	Harness  string    `json:"harness"`
-	Note     string    `json:"note"`
+	// Big is the median time of a large answer, ms: direct, worker, JS peer.
+	Big     map[string]float64 `json:"big_answer_ms"`
+	Harness string             `json:"harness"`
+	Note    string             `json:"note"`
 }
 
 // Row compares the two paths at one number of clients.
@@ -72,10 +76,14 @@ type Row struct {
 	Direct         loadgen.Result `json:"direct"`
 	Proxied        loadgen.Result `json:"proxied"`
 	MintOnly       loadgen.Result `json:"mint_only"`
+	Peer           loadgen.Result `json:"js_peer"`
 	OverheadMedian float64        `json:"overhead_median_ms"`
 	OverheadP99    float64        `json:"overhead_p99_ms"`
 	RatioMedian    float64        `json:"ratio_median"`
 	RatioP99       float64        `json:"ratio_p99"`
+	// PeerRatio* are ours over the plain JavaScript proxy's.
+	PeerRatioMedian float64 `json:"ratio_js_peer_median"`
+	PeerRatioP99    float64 `json:"ratio_js_peer_p99"`
 }
 
 func main() {
@@ -111,7 +119,15 @@ func run() error {
 		return err
 	}
 	echo := &demoapi.API{Keys: keys}
-	api := httptest.NewServer(echo)
+	big := make([]byte, bigSize)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/v1/big" { // the large answer, for the streaming row
+			w.Header().Set("Content-Length", strconv.Itoa(bigSize))
+			w.Write(big)
+			return
+		}
+		echo.ServeHTTP(w, r)
+	}))
 	defer api.Close()
 	key, err := signingKey(*alg)
 	if err != nil {
@@ -163,6 +179,11 @@ func run() error {
 		return fmt.Errorf("the demo API received %d calls, want 1 with a token", len(got))
 	}
 	providerAuth := got[0].Headers["Authorization"][0]
+	peer, err := startPeer(wr, w.URL, api.URL+"/v1", providerAuth)
+	if err != nil {
+		return fmt.Errorf("the JavaScript proxy peer: %w", err)
+	}
+	defer peer.Stop()
 	fmt.Printf("== mode mint: workerd ready in %.0f ms; one minted token (%s, TOKEN_TTL 3600) for every proxied call\n",
 		float64(time.Since(t0))/float64(time.Millisecond), *alg)
 
@@ -181,11 +202,12 @@ func run() error {
 		row := Row{Clients: c}
 		row.Direct = load(api.URL+"/v1/x", providerAuth, "", c, *requests)
 		row.Proxied = load(w.URL+"/api/x", "Bearer "+minted, origin, c, *requests)
+		row.Peer = load(peer.URL+"/api/x", "Bearer "+minted, origin, c, *requests)
 		row.MintOnly = load(w.URL+"/token", "", origin, c, *requests)
 		for _, r := range []struct {
 			name string
 			res  loadgen.Result
-		}{{"direct (demo API)", row.Direct}, {"through the worker (/api)", row.Proxied}, {"reference: POST /token", row.MintOnly}} {
+		}{{"direct (demo API)", row.Direct}, {"through the worker (/api)", row.Proxied}, {"through the JS proxy peer", row.Peer}, {"reference: POST /token", row.MintOnly}} {
 			fmt.Printf("%-8d %-28s %10s %10s %10.0f %8d\n", c, r.name, ms(r.res.Median), ms(r.res.P99), r.res.PerSec,
 				r.res.Requests-r.res.Statuses[200])
 		}
@@ -195,14 +217,34 @@ func run() error {
 		row.RatioP99 = report.Round3(float64(row.Proxied.P99) / float64(max(1, row.Direct.P99)))
 		fmt.Printf("%-8d %-28s %+7.2f ms %+7.2f ms\n", c, "overhead (worker - direct)", row.OverheadMedian, row.OverheadP99)
 		fmt.Printf("%-8d %-28s %9.1fx %9.1fx\n", c, "ratio (worker / direct)", row.RatioMedian, row.RatioP99)
+		row.PeerRatioMedian = report.Round3(float64(row.Proxied.Median) / float64(max(1, row.Peer.Median)))
+		row.PeerRatioP99 = report.Round3(float64(row.Proxied.P99) / float64(max(1, row.Peer.P99)))
+		fmt.Printf("%-8d %-28s %9.2fx %9.2fx   goal <= 1.3x: %s\n", c, "ratio (worker / JS peer)", row.PeerRatioMedian, row.PeerRatioP99,
+			verdict(row.PeerRatioMedian <= 1.3 && row.PeerRatioP99 <= 1.3))
 		rep.Rows = append(rep.Rows, row)
 	}
+	fmt.Printf("\n== a %d MiB answer through /api (median of %d)\n", bigSize>>20, bigRuns)
+	rep.Big = map[string]float64{}
+	for _, t := range []struct{ name, url, auth string }{
+		{"direct", api.URL + "/v1/big", providerAuth},
+		{"worker", w.URL + "/api/big", "Bearer " + minted},
+		{"JS peer", peer.URL + "/api/big", "Bearer " + minted},
+	} {
+		d, err := download(t.url, t.auth, bigRuns)
+		if err != nil {
+			return fmt.Errorf("%s: GET big: %w", t.name, err)
+		}
+		rep.Big[t.name] = report.MS(d)
+		fmt.Printf("%-10s %10.1f ms\n", t.name, report.MS(d))
+	}
+	r := report.Round3(rep.Big["worker"] / max(0.001, rep.Big["JS peer"]))
+	fmt.Printf("ratio worker / JS peer: %.2fx   goal <= 1.5x: %s\n", r, verdict(r <= 1.5))
 	rep.Provider = demo.Count() - before
 	fmt.Printf("provider token requests during the measurement: %d\n", rep.Provider)
 
 	var bad []string
 	for _, r := range rep.Rows {
-		for name, res := range map[string]loadgen.Result{"direct": r.Direct, "proxied": r.Proxied, "POST /token": r.MintOnly} {
+		for name, res := range map[string]loadgen.Result{"direct": r.Direct, "proxied": r.Proxied, "JS peer": r.Peer, "POST /token": r.MintOnly} {
 			if n := res.Requests - res.Statuses[200]; n > 0 || res.Requests == 0 {
 				bad = append(bad, fmt.Sprintf("%s at %d clients: %d of %d not 200 (%v)", name, r.Clients, n, res.Requests, res.Statuses))
 			}
@@ -300,3 +342,63 @@ func load(url, auth, origin string, c, n int) loadgen.Result {
 
 func ms(d loadgen.Duration) string   { return fmt.Sprintf("%.2f ms", msf(d)) }
 func msf(d loadgen.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// The large answer of the streaming row.
+const (
+	bigSize = 20 << 20
+	bigRuns = 5
+)
+
+// startPeer runs bench/worker/proxy.mjs in wrangler dev, verifying the
+// tokens the worker at workerURL mints with its published key.
+func startPeer(wrangler, workerURL, upstream, providerAuth string) (*devrun.Process, error) {
+	res, err := http.Get(workerURL + "/.well-known/jwks.json")
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&set); err != nil || len(set.Keys) == 0 {
+		return nil, fmt.Errorf("the worker's JWKS: %v (%d keys; the peer verifies EdDSA only)", err, len(set.Keys))
+	}
+	dir, err := os.MkdirTemp("", "mintbench-peer-")
+	if err != nil {
+		return nil, err
+	}
+	return devrun.Launch(wrangler, dir, filepath.Join("bench", "worker"), "proxy-peer", []string{"proxy.mjs"}, map[string]string{
+		"ORIGIN": origin, "ISSUER": workerURL, "JWK": string(set.Keys[0]), "UPSTREAM": upstream, "PROVIDER_AUTH": providerAuth,
+	})
+}
+
+// download GETs url n times, reading the whole answer, and returns the
+// median time.
+func download(url, auth string, n int) (time.Duration, error) {
+	var ds []time.Duration
+	for range n {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Authorization", auth)
+		t0 := time.Now()
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		got, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 || got != bigSize {
+			return 0, fmt.Errorf("status %d, %d bytes, %v", res.StatusCode, got, err)
+		}
+		ds = append(ds, time.Since(t0))
+	}
+	slices.Sort(ds)
+	return ds[len(ds)/2], nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
