@@ -272,13 +272,14 @@ const PICKUP_MAX_MS = 32;
 // also resumes Go, as its own timer would: Go keeps one JS timer for all
 // its sleeping goroutines, set in whichever request it last ran in, and
 // workerd drops that timer when that request ends.
-async function serve(inst, req) {
+async function serve(inst, req, internal = false) {
   let input;
   if (inst.binding.serve) {
     // The body is not read here: no Go handler needs it but /api/, whose
-    // bodies forward streams. Tokenhelper-* headers are the entry
-    // module's own: never taken from the browser.
-    const headers = [...req.headers].filter(([k]) => !k.toLowerCase().startsWith("tokenhelper-"));
+    // bodies forward streams. Tokenhelper-* headers are the Worker's own
+    // (a forward plan's, an isolate's ask of the TOKEN_HOLDER object):
+    // never taken from a request from outside.
+    const headers = [...req.headers].filter(([k]) => internal || !k.toLowerCase().startsWith("tokenhelper-"));
     input = { method: req.method, url: req.url, headers, body: null, hasBody: req.body !== null };
   }
   const out = await ask(inst, req, input);
@@ -491,7 +492,7 @@ export class TokenHolder {
         return failed();
       }
     }
-    const answer = serve(st.current, req);
+    const answer = serve(st.current, req, true); // only isolates reach the object: no public route
     // A renewal the holder runs in the background outlives this ask.
     this.ctx.waitUntil?.(answer.then(() => whenIdle(st)));
     return answer;
