@@ -74,22 +74,17 @@ func errorAnswer(status int, code, desc string) Answer {
 // 401 comes back as the same request with RefusedHeader, which drops the
 // token for a renewed one.
 func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
-	target, ok := p.target(r)
+	target, ok := p.admit(w, r)
 	if !ok {
-		respond.Error(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
-		return
-	}
-	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
-		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
 		return
 	}
 	max := p.MaxBody
 	if max == 0 {
 		max = DefaultMaxRequestBody
 	}
-	tooLarge := errorAnswer(http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
+	desc := "request bodies are limited to " + strconv.FormatInt(max, 10) + " bytes"
 	if n, err := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64); err == nil && n > max {
-		respond.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
+		respond.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", desc)
 		return
 	}
 	ctx := r.Context()
@@ -114,7 +109,7 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 		Default:     map[string]string{"cache-control": "no-store"},
 		Timeout:     errorAnswer(http.StatusGatewayTimeout, "upstream_timeout", errTimeout.Error()),
 		Unavailable: errorAnswer(http.StatusBadGateway, "upstream_unavailable", errUnavailable.Error()),
-		TooLarge:    tooLarge,
+		TooLarge:    errorAnswer(http.StatusRequestEntityTooLarge, "body_too_large", desc),
 	}
 	if r.Header.Get(RefusedHeader) != "" {
 		plan.Replay = 0 // the one retry is this one

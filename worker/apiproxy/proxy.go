@@ -67,13 +67,8 @@ func droppedResponseHeader(name string) bool {
 
 // ServeHTTP forwards one call.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	target, ok := p.target(r)
+	target, ok := p.admit(w, r)
 	if !ok {
-		respond.Error(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
-		return
-	}
-	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
-		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
 		return
 	}
 	max := p.MaxBody
@@ -108,6 +103,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", firstNonEmpty(resp.Header["cache-control"], "no-store"))
 	w.WriteHeader(resp.Status)
 	io.Copy(w, resp.Body)
+}
+
+// admit maps the call to its upstream URL, answering 400 for a path that
+// climbs out of the prefix and 405 for a method never forwarded.
+func (p *Proxy) admit(w http.ResponseWriter, r *http.Request) (target string, ok bool) {
+	target, ok = p.target(r)
+	if !ok {
+		respond.Error(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
+		return "", false
+	}
+	if r.Method == http.MethodConnect || r.Method == http.MethodTrace {
+		respond.Error(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not forwarded")
+		return "", false
+	}
+	return target, true
 }
 
 // call sends the request with the provider token, and once more with a
