@@ -70,6 +70,7 @@ type Handler struct {
 	settings *Settings // see settings
 	setErr   error
 	src      *tokenhelper.Source // see source
+	verified verifiedCache       // minted tokens /api/ has verified
 	cache    tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
 }
 

@@ -55,7 +55,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(scheme, "Bearer") || len(r.Header.Values("Authorization")) != 1 {
 		raw = ""
 	}
-	if _, err := h.minter(r, s).Verify(strings.TrimSpace(raw), origin); err != nil {
+	if !h.verify(r, s, strings.TrimSpace(raw), origin) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		respond.Error(w, http.StatusUnauthorized, "invalid_token", "a token minted by this worker for this origin is required; POST /token for one")
 		return
@@ -105,4 +105,22 @@ func issuer(r *http.Request) string {
 		host = r.URL.Host
 	}
 	return scheme + "://" + host
+}
+
+// verify checks a minted token for origin, once per token: a token
+// already verified is taken until its exp (see verifiedCache).
+func (h *Handler) verify(r *http.Request, s *Settings, token, origin string) bool {
+	m := h.minter(r, s)
+	key := verifiedKey(m.Issuer, origin, token)
+	if h.verified.valid(key, h.now()) {
+		return true
+	}
+	claims, err := m.Verify(token, origin)
+	if err != nil {
+		return false
+	}
+	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
+		h.verified.add(key, exp.Time)
+	}
+	return true
 }

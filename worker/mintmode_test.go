@@ -250,3 +250,27 @@ func TestAPIPreflight(t *testing.T) {
 		t.Errorf("other origin: got %d %v", w.Code, w.Header())
 	}
 }
+
+// A minted token verified once is taken again without a new check until
+// its exp, and not a moment after; for another origin it is checked anew.
+func TestAPIVerifiedTokenUntilItsExp(t *testing.T) {
+	f := newMintFixture(t, mintKey)
+	h := f.handler(f.env)
+	tok := f.mint(testOrigin)
+	call := func(origin string) int {
+		return f.do(h, "GET", workerURL+"/api/items", origin, "Authorization", "Bearer "+tok).Code
+	}
+	if c := call(testOrigin); c != 200 {
+		t.Fatalf("first call: got %d", c)
+	}
+	if c := call(testOrigin); c != 200 {
+		t.Fatalf("second call (verified before): got %d", c)
+	}
+	if c := call("http://localhost:8080"); c != 401 {
+		t.Errorf("the token from another allowed origin: got %d, want 401", c)
+	}
+	f.clock.Advance(126 * time.Second) // TOKEN_TTL 120, and Verify's 5 s of leeway
+	if c := call(testOrigin); c != 401 {
+		t.Errorf("after its exp: got %d, want 401", c)
+	}
+}
