@@ -106,3 +106,31 @@ func Run(ctx context.Context, clients, n int, newReq func() (*http.Request, erro
 	}
 	return r
 }
+
+// Merge combines rounds of the same load taken in turns with other loads
+// (against drift in the machine's load): the median of the rounds'
+// medians and of their p99s, requests and statuses summed, req/s over
+// the summed time.
+func Merge(rounds []Result) Result {
+	if len(rounds) == 0 {
+		return Result{}
+	}
+	out := Result{Clients: rounds[0].Clients, Statuses: map[int]int{}}
+	var meds, p99s []Duration
+	for _, x := range rounds {
+		out.Requests += x.Requests
+		out.Errors += x.Errors
+		for k, v := range x.Statuses {
+			out.Statuses[k] += v
+		}
+		meds, p99s = append(meds, x.Median), append(p99s, x.P99)
+		out.Elapsed += x.Elapsed
+	}
+	slices.Sort(meds)
+	slices.Sort(p99s)
+	out.Median, out.P99 = meds[len(meds)/2], p99s[len(p99s)/2]
+	if out.Elapsed > 0 {
+		out.PerSec = float64(out.Requests) / time.Duration(out.Elapsed).Seconds()
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestRun(t *testing.T) {
@@ -49,5 +50,17 @@ func TestParseClients(t *testing.T) {
 		if _, err := ParseClients(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	ms := func(n int) Duration { return Duration(time.Duration(n) * time.Millisecond) }
+	got := Merge([]Result{
+		{Clients: 8, Requests: 10, Statuses: map[int]int{200: 10}, Median: ms(3), P99: ms(9), Elapsed: ms(100)},
+		{Clients: 8, Requests: 10, Statuses: map[int]int{200: 9, 500: 1}, Median: ms(1), P99: ms(5), Elapsed: ms(100)},
+		{Clients: 8, Requests: 10, Statuses: map[int]int{200: 10}, Median: ms(2), P99: ms(7), Elapsed: ms(200)},
+	})
+	if got.Requests != 30 || got.Statuses[200] != 29 || got.Statuses[500] != 1 || got.Median != ms(2) || got.P99 != ms(7) || got.PerSec != 75 {
+		t.Errorf("got %+v", got)
 	}
 }

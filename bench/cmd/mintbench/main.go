@@ -101,6 +101,7 @@ func run() error {
 	jsonOut := flag.String("json", "dist/bench/mint.json", "where to write the JSON report (empty: nowhere)")
 	alg := flag.String("alg", "EdDSA", "signing algorithm of the minted token: EdDSA or HS256")
 	instance := flag.String("instance", "", "GO_INSTANCE of the worker: long-lived (the default) or per-request")
+	rounds := flag.Int("rounds", 5, "rounds per row, the paths taking turns (against drift in the machine's load)")
 	flag.Parse()
 	clients, err := loadgen.ParseClients(*clientList)
 	if err != nil {
@@ -200,10 +201,17 @@ func run() error {
 	fmt.Printf("%-8s %-28s %10s %10s %10s %8s\n", "clients", "path", "median", "p99", "req/s", "non-200")
 	for _, c := range clients {
 		row := Row{Clients: c}
-		row.Direct = load(api.URL+"/v1/x", providerAuth, "", c, *requests)
-		row.Proxied = load(w.URL+"/api/x", "Bearer "+minted, origin, c, *requests)
-		row.Peer = load(peer.URL+"/api/x", "Bearer "+minted, origin, c, *requests)
-		row.MintOnly = load(w.URL+"/token", "", origin, c, *requests)
+		// In rounds, the paths taking turns, so that a change in the
+		// machine's load hits them alike.
+		var direct, proxied, viaPeer, mintOnly []loadgen.Result
+		per := max(1, *requests / *rounds)
+		for range *rounds {
+			direct = append(direct, load(api.URL+"/v1/x", providerAuth, "", c, per))
+			proxied = append(proxied, load(w.URL+"/api/x", "Bearer "+minted, origin, c, per))
+			viaPeer = append(viaPeer, load(peer.URL+"/api/x", "Bearer "+minted, origin, c, per))
+			mintOnly = append(mintOnly, load(w.URL+"/token", "", origin, c, per))
+		}
+		row.Direct, row.Proxied, row.Peer, row.MintOnly = loadgen.Merge(direct), loadgen.Merge(proxied), loadgen.Merge(viaPeer), loadgen.Merge(mintOnly)
 		for _, r := range []struct {
 			name string
 			res  loadgen.Result

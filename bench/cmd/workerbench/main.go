@@ -40,7 +40,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"time"
 
@@ -112,26 +111,9 @@ type Row struct {
 }
 
 func combine(c int, rounds []loadgen.Result) Row {
-	r := Row{Clients: c, Rounds: rounds}
-	var meds, p99s []loadgen.Duration
-	var elapsed loadgen.Duration
-	for _, x := range rounds {
-		r.Requests += x.Requests
-		r.Errors += x.Errors
-		r.Non200 += x.Requests - x.Statuses[200]
-		meds, p99s = append(meds, x.Median), append(p99s, x.P99)
-		elapsed += x.Elapsed
-	}
-	r.Median, r.P99 = middle(meds), middle(p99s)
-	if elapsed > 0 {
-		r.PerSec = float64(r.Requests) / time.Duration(elapsed).Seconds()
-	}
-	return r
-}
-
-func middle(ds []loadgen.Duration) loadgen.Duration {
-	slices.Sort(ds)
-	return ds[len(ds)/2]
+	m := loadgen.Merge(rounds)
+	return Row{Clients: c, Rounds: rounds, Requests: m.Requests, Errors: m.Errors, Non200: m.Requests - m.Statuses[200],
+		Median: m.Median, P99: m.P99, PerSec: m.PerSec}
 }
 
 // Ratio compares two targets at one number of clients.
