@@ -69,17 +69,17 @@ ensure_compressors() {
 # ---- build -----------------------------------------------------------------
 
 build_browser() {
-	# dist/: the importable module (tokenhelper.mjs, .d.ts, package.json,
+	# dist/: the importable module (tokenhelper.mjs with tabs.mjs, .d.ts, package.json,
 	# wasm_exec.js, tokenhelper.wasm); dist/web/: the static page with its
 	# own copy of the module; dist/browser-test/: pages for the Chromium
 	# tests and benchmarks (with the jwt-decode npm package to compare).
 	log "browser: wasm/ and web/ into dist/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$DIST/tokenhelper.wasm" ./wasm
-	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tokenhelper.d.ts web/src/package.json LICENSE "$DIST/"
+	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tabs.mjs web/src/tokenhelper.d.ts web/src/package.json LICENSE "$DIST/"
 	rm -rf "$DIST/web" "$DIST/browser-test"
 	mkdir -p "$DIST/web" "$DIST/browser-test"
 	cp web/page/* "$DIST/web/"
-	cp "$DIST/tokenhelper.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
+	cp "$DIST/tokenhelper.mjs" "$DIST/tabs.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
 	cp e2e/browser/compat.html bench/browser/bench.html web/test/vectors.mjs "$DIST/browser-test/"
 	if [ -f web/node_modules/jwt-decode/build/esm/index.js ]; then
 		cp web/node_modules/jwt-decode/build/esm/index.js "$DIST/browser-test/jwt-decode.mjs"
@@ -112,17 +112,17 @@ build_worker() {
 		log "worker: syumai/workers glue + our entry module + Go WebAssembly -> worker/build, dist/worker"
 	fi
 	(cd worker && go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$tmp" >/dev/null)
-	cp worker/entry/worker.mjs "$tmp/worker.mjs"
+	cp worker/entry/worker.mjs worker/entry/forward.mjs "$tmp/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' "${tags[@]}" -o "$tmp/app.wasm" ./worker/cmd/worker
 	if [ "$hooks" = hooks ]; then
 		rm -rf "$out"
 		mkdir -p "$out"
-		for f in worker.mjs runtime.mjs wasm_exec.js app.wasm; do mv "$tmp/$f" "$out/$f"; done
+		for f in worker.mjs forward.mjs runtime.mjs wasm_exec.js app.wasm; do mv "$tmp/$f" "$out/$f"; done
 		rm -rf "$tmp"
 		return
 	fi
 	mkdir -p worker/build "$DIST/worker"
-	for f in worker.mjs runtime.mjs wasm_exec.js app.wasm; do
+	for f in worker.mjs forward.mjs runtime.mjs wasm_exec.js app.wasm; do
 		cp "$tmp/$f" "$DIST/worker/$f"
 		mv -f "$tmp/$f" "worker/build/$f" # rename(2): atomic for a reader
 	done
@@ -282,7 +282,7 @@ test_worker() {
 	suite "worker: no test hook in the deployed bundle" no_test_hooks
 	# The entry module (one Go instance per isolate) is exercised by the
 	# e2e tests in go_tests (e2e/worker); here only its syntax.
-	suite "worker: entry module parses (node --check)" node --check worker/entry/worker.mjs
+	suite "worker: entry module parses (node --check)" bash -c 'node --check worker/entry/worker.mjs && node --check worker/entry/forward.mjs'
 }
 
 cmd_test() {

@@ -5,6 +5,7 @@
 // errors from the core never hold one. The inputs are not named, so even a
 // form submission without this script would put nothing in the URL.
 import { load } from "./tokenhelper.mjs";
+import { date, duration, masked, renderJWT } from "./jwtview.mjs";
 
 const $ = (id) => document.getElementById(id);
 const started = performance.now();
@@ -247,22 +248,6 @@ function renderPreview() {
   $("curl").textContent = req.curl;
 }
 
-function duration(ms) {
-  const s = Math.round(Math.abs(ms) / 1000);
-  const parts = [];
-  if (s >= 86400) parts.push(`${Math.floor(s / 86400)} d`);
-  if (s >= 3600) parts.push(`${Math.floor((s % 86400) / 3600)} h`);
-  if (s >= 60) parts.push(`${Math.floor((s % 3600) / 60)} min`);
-  parts.push(`${s % 60} s`);
-  return parts.join(" ");
-}
-
-// date is a local date and time, with the UTC instant after it.
-function date(ms) {
-  const d = new Date(ms);
-  return `${d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })} (${d.toISOString()})`;
-}
-
 function tick(tok) {
   const left = tok.expires_at - Date.now();
   const lifetime = tok.expires_at - tok.obtained_at;
@@ -273,64 +258,9 @@ function tick(tok) {
   $("lifetime").textContent = `${pct} %`;
 }
 
-// decode returns a JWT's header and claims, or null for any other token.
-function decode(token) {
-  try {
-    return { header: th.decodeJWT(token, { header: true }), claims: th.decodeJWT(token) };
-  } catch (err) {
-    return { error: err };
-  }
-}
-
-// coloured shows a JWT in its three parts, each in its own colour.
-function coloured(pre, token) {
-  const parts = token.split(".");
-  if (parts.length !== 3) {
-    pre.textContent = token;
-    return;
-  }
-  const spans = parts.map((text, i) => {
-    const s = document.createElement("span");
-    s.className = ["jwt-header", "jwt-payload", "jwt-signature"][i];
-    s.textContent = text;
-    return s;
-  });
-  pre.replaceChildren(spans[0], ".", spans[1], ".", spans[2]);
-}
-
-const TIME_CLAIMS = { iat: "Issued (iat)", nbf: "Not before (nbf)", exp: "Expires (exp)", auth_time: "Authenticated (auth_time)" };
-
-// renderJWT fills a token card: the encoded token, its header and claims
-// and its time claims as local dates; or a note for an opaque token.
-function renderJWT(ids, token, what) {
-  const d = decode(token);
-  coloured($(ids.encoded), token);
-  $(ids.kind).textContent = `${token.length} characters${d.claims ? ", a JWT" : ""}`;
-  $(ids.decoded).hidden = !d.claims;
-  $(ids.note).textContent = d.claims ? "" : `The ${what} is not a JWT (${d.error.message}): it is opaque, only the provider can read it.`;
-  if (!d.claims) return d;
-  $(ids.header).textContent = JSON.stringify(d.header, null, 2);
-  $(ids.claims).textContent = JSON.stringify(d.claims, null, 2);
-  const rows = [];
-  for (const [k, label] of Object.entries(TIME_CLAIMS)) {
-    if (typeof d.claims[k] !== "number") continue;
-    const dt = document.createElement("dt");
-    dt.textContent = label;
-    const dd = document.createElement("dd");
-    dd.textContent = date(d.claims[k] * 1000);
-    rows.push(dt, dd);
-  }
-  $(ids.times).replaceChildren(...rows);
-  return d;
-}
-
 const ACCESS = { encoded: "access-token", kind: "token-kind", decoded: "access-decoded", note: "decode-note", header: "jwt-header", claims: "jwt-claims", times: "access-times" };
 const ID = { encoded: "id-token", kind: "id-kind", decoded: "id-decoded", note: "id-note", header: "id-header", claims: "id-claims", times: "id-times" };
 const TOKEN_NAMES = ["access_token", "id_token", "refresh_token"];
-
-function masked(token) {
-  return `•••• ${token.length} characters, hidden ••••`;
-}
 
 // renderRaw shows the response's fields, the tokens masked unless revealed.
 function renderRaw() {
@@ -370,9 +300,9 @@ function scopeOf(tok, claims) {
 function renderToken(tok, elapsed, source) {
   shown = { token: tok, provider: source };
   for (const b of ["reveal-raw", "reveal-refresh"]) $(b).setAttribute("aria-pressed", "false");
-  const access = renderJWT(ACCESS, tok.access_token, "access token");
+  const access = renderJWT(th, ACCESS, tok.access_token, "access token");
   $("card-id").hidden = !tok.id_token;
-  if (tok.id_token) renderJWT(ID, tok.id_token, "ID token");
+  if (tok.id_token) renderJWT(th, ID, tok.id_token, "ID token");
   $("card-refresh").hidden = !tok.refresh_token;
   if (tok.refresh_token) {
     renderRefresh();

@@ -42,6 +42,7 @@
 import "./wasm_exec.js";
 import { createRuntimeContext } from "./runtime.mjs";
 import mod from "./app.wasm";
+import { JSON_HEADERS, forward, isPlan } from "./forward.mjs";
 
 globalThis.tryCatch ??= (fn) => {
   try {
@@ -51,11 +52,6 @@ globalThis.tryCatch ??= (fn) => {
   }
 };
 
-const JSON_HEADERS = {
-  "Content-Type": "application/json; charset=utf-8",
-  "Cache-Control": "no-store",
-  "X-Content-Type-Options": "nosniff",
-};
 
 // errorResponse is a 500 error answer made here, where Go cannot answer:
 // the same {error, error_description} body as Go's respond.Error.
@@ -285,8 +281,14 @@ async function serve(inst, req, internal = false) {
   const out = await ask(inst, req, input);
   if (out === null) return failed();
   if (out instanceof Response) return out;
-  if (out.headers.some(([k]) => k.toLowerCase() === "tokenhelper-plan")) return forward(inst, req, input, out);
-  return response(out, req.method);
+  if (!isPlan(out)) return response(out, req.method);
+  // After an upstream 401, Go gives a fresh plan (the provider token
+  // renewed) for the same request marked refused.
+  return forward(req, out, async () => {
+    const again = await ask(inst, req, { ...input, headers: [...input.headers, ["tokenhelper-refused", "1"]] });
+    if (again === null) return failed();
+    return isPlan(again) ? again : response(again, req.method);
+  });
 }
 
 // response makes Go's answer a Response.
@@ -295,79 +297,6 @@ function response(out, method) {
   for (const [k, v] of out.headers) headers.append(k, v);
   const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || method === "HEAD";
   return new Response(nullBody ? null : out.body, { status: out.status, headers });
-}
-
-// forward performs a forward plan of Go's (worker/apiproxy, Plan) in this
-// request's own context: the request body streamed to the upstream (up to
-// plan.replay bytes kept for the one retry after a 401, for which Go gives
-// a new plan), the upstream's answer streamed back with Go's headers. It
-// makes no decision of its own: what to send, what to drop and every
-// error answer come from the plan. A JavaScript exception here is an error
-// answer for this request, never the instance's end.
-async function forward(inst, req, input, out) {
-  const goHeaders = out.headers.filter(([k]) => !["tokenhelper-plan", "content-type", "content-length", "cache-control"].includes(k.toLowerCase()));
-  const answer = (a) => {
-    const headers = new Headers(JSON_HEADERS);
-    for (const [k, v] of goHeaders) headers.set(k, v);
-    return new Response(a.body, { status: a.status, headers });
-  };
-  let plan = JSON.parse(new TextDecoder().decode(out.body));
-  try {
-    let body = req.body;
-    let kept = null;
-    const declared = Number(req.headers.get("content-length") ?? NaN);
-    if (body !== null && declared <= plan.replay) {
-      kept = new Uint8Array(await req.arrayBuffer());
-      body = kept;
-    } else if (body !== null) {
-      body = body.pipeThrough(limit(plan.max_body));
-    }
-    for (;;) {
-      let res;
-      try {
-        res = await rawFetch(plan.url, {
-          method: plan.method,
-          headers: plan.headers,
-          body: req.method === "GET" || req.method === "HEAD" ? null : body,
-          redirect: "manual",
-          signal: AbortSignal.timeout(plan.timeout_ms),
-        });
-      } catch (e) {
-        if (e?.name === "TooLarge") return answer(plan.too_large);
-        return answer(e?.name === "TimeoutError" ? plan.timeout : plan.unavailable);
-      }
-      if (res.status === 401 && kept !== null && plan.replay > 0) {
-        res.body?.cancel();
-        const again = await ask(inst, req, { ...input, headers: [...input.headers, ["tokenhelper-refused", "1"]] });
-        if (again === null) return failed();
-        if (!again.headers.some(([k]) => k.toLowerCase() === "tokenhelper-plan")) return response(again, req.method);
-        plan = JSON.parse(new TextDecoder().decode(again.body));
-        body = kept;
-        continue;
-      }
-      const headers = new Headers();
-      for (const [k, v] of res.headers) {
-        if (!plan.drop.includes(k) && !plan.drop_prefix.some((p) => k.startsWith(p))) headers.append(k, v);
-      }
-      for (const [k, v] of Object.entries(plan.default)) if (!headers.has(k)) headers.set(k, v);
-      for (const [k, v] of goHeaders) headers.set(k, v);
-      return new Response(res.body, { status: res.status, headers });
-    }
-  } catch (e) {
-    return answer(e?.name === "TooLarge" ? plan.too_large : plan.unavailable);
-  }
-}
-
-// limit passes at most max bytes, then errors the stream (name TooLarge).
-function limit(max) {
-  let n = 0;
-  return new TransformStream({
-    transform(chunk, ctl) {
-      n += chunk.byteLength;
-      if (n > max) ctl.error(Object.assign(new Error("the request body is too large"), { name: "TooLarge" }));
-      else ctl.enqueue(chunk);
-    },
-  });
 }
 
 // ask hands input to inst's Go program and waits for its answer ({

@@ -47,7 +47,7 @@ func measureSizes(bundle string, wasmOpt bool) (*Sizes, error) {
 	if s.Bundle, err = sizeOf(app, "worker app.wasm", "the full worker (-ldflags='-s -w')"); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"worker.mjs", "runtime.mjs", "wasm_exec.js"} {
+	for _, f := range []string{"worker.mjs", "forward.mjs", "runtime.mjs", "wasm_exec.js"} {
 		if fi, err := os.Stat(filepath.Join(bundle, f)); err == nil {
 			s.Glue += fi.Size()
 		}
