@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -79,5 +80,31 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// Workerd returns the workerd binary of wrangler's npm package, or skips
+// (fails when Strict) when it is missing.
+func Workerd(t testing.TB) string {
+	t.Helper()
+	SkipShort(t)
+	bin, err := devrun.WorkerdBinary(Root)
+	if err != nil {
+		Require(t, "bare workerd", err.Error())
+	}
+	return bin
+}
+
+// StartBareWorkerd runs services in bare workerd (devrun.StartWorkerd),
+// without wrangler dev's proxy, in a private directory, and stops it when
+// the test ends.
+func StartBareWorkerd(t testing.TB, services ...devrun.Service) *devrun.Process {
+	t.Helper()
+	bin := Workerd(t)
+	p, err := devrun.StartWorkerd(context.Background(), bin, t.TempDir(), services, 60*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
 	return p
 }

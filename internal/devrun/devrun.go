@@ -72,8 +72,10 @@ func FreePort() (int, error) {
 
 // Process is one running `wrangler dev`.
 type Process struct {
-	// URL is where the worker answers.
+	// URL is where the worker answers; URLs, in bare workerd
+	// (StartWorkerd), where each service does, in order.
 	URL  string
+	URLs []string
 	cmd  *exec.Cmd
 	log  syncBuffer
 	done chan struct{}

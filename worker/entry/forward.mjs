@@ -44,17 +44,20 @@ export async function forward(req, out, replan) {
     }
     for (;;) {
       let res;
+      const deadline = until(req, plan.timeout_ms);
       try {
         res = await rawFetch(plan.url, {
           method: plan.method,
           headers: plan.headers,
           body: req.method === "GET" || req.method === "HEAD" ? null : body,
           redirect: "manual",
-          signal: AbortSignal.timeout(plan.timeout_ms),
+          signal: deadline.signal,
         });
       } catch (e) {
         if (e?.name === "TooLarge") return answer(plan.too_large);
         return answer(e?.name === "TimeoutError" ? plan.timeout : plan.unavailable);
+      } finally {
+        deadline.answered();
       }
       if (res.status === 401 && kept !== null && plan.replay > 0) {
         res.body?.cancel();
@@ -89,3 +92,18 @@ function limit(max) {
   });
 }
 
+
+// until is the signal of a forward: the plan's timeout, which bounds the
+// wait for the upstream's answer, not its body (a long download is not
+// cut off: answered() stops the clock once the headers are in), and the
+// client's going away where workerd gives the request a signal (the
+// enable_request_signal compatibility flag in wrangler.jsonc). workerd
+// also stops streaming an answer whose client has gone without it (bare
+// workerd, e2e/worker/bare_test.go); the signal ends the fetch itself,
+// an upload included.
+function until(req, ms) {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new DOMException("the upstream did not answer in time", "TimeoutError")), ms);
+  const signal = req.signal && AbortSignal.any ? AbortSignal.any([req.signal, ctl.signal]) : ctl.signal;
+  return { signal, answered: () => clearTimeout(timer) };
+}
