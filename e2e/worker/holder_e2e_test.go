@@ -44,8 +44,9 @@ func holderVars(addr string) env {
 
 // burst sends n POST /token, conc at once, and checks every answer: 200,
 // exactly access_token, token_type and expires_in, no secret or refresh
-// token anywhere in it. It returns the access tokens seen.
-func burst(ctx context.Context, t *testing.T, url string, n, conc int) map[string]bool {
+// token anywhere in it; keep, if given, receives each answer (headers and
+// body) as text. It returns the access tokens seen.
+func burst(ctx context.Context, t *testing.T, url string, n, conc int, keep ...func(string)) map[string]bool {
 	t.Helper()
 	client := &http.Client{Timeout: 60 * time.Second}
 	var mu sync.Mutex
@@ -71,6 +72,9 @@ func burst(ctx context.Context, t *testing.T, url string, n, conc int) map[strin
 					if strings.Contains(strings.ToLower(all.String()), bad) {
 						t.Errorf("an answer to the browser holds %q: %s", bad, all.String())
 					}
+				}
+				for _, k := range keep {
+					k(all.String())
 				}
 				var m map[string]any
 				json.Unmarshal(body, &m)

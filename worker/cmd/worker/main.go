@@ -20,6 +20,7 @@ import (
 
 	"github.com/syumai/workers/cloudflare"
 
+	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
 	"github.com/tokenhelper/tokenhelper/worker"
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
@@ -31,7 +32,7 @@ func main() {
 		// the holder of the provider token, over the object's storage.
 		serve(recoverer{&worker.Holder{
 			Getenv:      cloudflare.Getenv,
-			Transport:   jsbridge.Fetch{},
+			Transport:   holderTransport(jsbridge.Fetch{}),
 			Store:       newObjectStore(),
 			Coordinator: newHoldCoordinator(),
 		}})
@@ -74,6 +75,10 @@ func main() {
 // the bundle of the end-to-end tests; the deployed worker has no test
 // endpoint at all.
 var withTestHooks func(http.Handler) http.Handler
+
+// holderTransport is the object's way to the provider: t itself, but in a
+// build with -tags testhooks, which may wrap it (testhooks.go).
+var holderTransport = func(t tokenhelper.Transport) tokenhelper.Transport { return t }
 
 // recoverer turns a panic in a request into a 500 for that request only;
 // the instance and the other requests on it carry on. A panic in another

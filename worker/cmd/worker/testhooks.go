@@ -3,12 +3,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"runtime"
 	"strconv"
 	"sync/atomic"
 	"time"
+
+	"github.com/syumai/workers/cloudflare"
+
+	"github.com/tokenhelper/tokenhelper"
 )
 
 // testHooks serves endpoints for the end-to-end tests and the memory
@@ -21,6 +26,23 @@ type testHooks struct{ h http.Handler }
 
 func init() {
 	withTestHooks = func(h http.Handler) http.Handler { return testHooks{h} }
+	holderTransport = crashMidRenewal
+}
+
+// crashMidRenewal, when the TOKEN_HOLDER object's worker has
+// TEST_HOLDER_CRASH=mid-renewal, ends the object's Go program once the
+// provider has answered and before the object has kept or handed out the
+// token: the object's instance killed mid-renewal, which the isolates
+// asking it must survive.
+func crashMidRenewal(t tokenhelper.Transport) tokenhelper.Transport {
+	if cloudflare.Getenv("TEST_HOLDER_CRASH") != "mid-renewal" {
+		return t
+	}
+	return tokenhelper.TransportFunc(func(ctx context.Context, r *tokenhelper.Request) (*tokenhelper.Response, error) {
+		t.RoundTrip(ctx, r)
+		go func() { panic("test hook: the TOKEN_HOLDER object's instance dies mid-renewal") }()
+		select {}
+	})
 }
 
 var (
