@@ -332,6 +332,10 @@ bench_worker() {
 	# Mode mint: /api through our worker vs a plain JavaScript proxy doing
 	# the same job (bench/worker/proxy.mjs), and a 20 MiB answer through both.
 	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
+	# The same in bare workerd (wrangler's workerd binary with our own
+	# config), where wrangler dev's proxy does not add its milliseconds to
+	# both sides.
+	bench_cmd mintbench -runtime workerd -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint-workerd.json"
 	# The fault soak (e2e/soak; a short one runs in the tests): a provider
 	# healthy, refusing connections, answering 503, 429 and slowly, while 8
 	# clients ask the core's Source and the worker for 60 s tokens.

@@ -1,12 +1,17 @@
 // baseline.mjs: the plain JavaScript worker that `./build.sh bench` runs
 // side by side with the Go worker. Same job on the measured (cached) path:
-// check the origin against ALLOWED_ORIGINS, read the token from the Cache
-// API under a synthetic key, answer {access_token, token_type, expires_in}
-// with the same headers. On a miss it fetches the token (multipart, as
-// the alphaus-ripple profile does) and caches it until a minute before
-// expiry. No retries, no caller gate: the benchmark measures the hit path.
+// check the origin against ALLOWED_ORIGINS, take the token from the
+// isolate's memory (as the Go worker does), else from the Cache API under
+// a synthetic key, answer {access_token, token_type, expires_in} with the
+// same headers. On a miss it fetches the token (multipart, as the
+// alphaus-ripple profile does) and keeps it until a minute before expiry.
+// Bare workerd has no Cache API configured ("No Cache was configured"):
+// there the memory copy is all. No retries, no caller gate: the benchmark
+// measures the hit path.
 
 const KEY = "https://tokenhelper.invalid/bench/baseline";
+const MARGIN_MS = 60_000;
+let memo; // this isolate's copy: {access_token, token_type, expiry}
 
 function json(status, body, origin) {
   const headers = {
@@ -31,9 +36,11 @@ async function obtain(env) {
   const expiry = Date.now() + t.expires_in * 1000;
   const ttl = Math.max(1, t.expires_in - Math.min(60, t.expires_in / 10));
   const entry = { access_token: t.access_token, token_type: t.token_type || "Bearer", expiry };
-  await caches.default.put(KEY, new Response(JSON.stringify(entry), {
-    headers: { "Content-Type": "application/json", "Cache-Control": "max-age=" + Math.floor(ttl) },
-  }));
+  await caches.default
+    .put(KEY, new Response(JSON.stringify(entry), {
+      headers: { "Content-Type": "application/json", "Cache-Control": "max-age=" + Math.floor(ttl) },
+    }))
+    .catch(() => {});
   return entry;
 }
 
@@ -46,16 +53,19 @@ export default {
     const allowed = (env.ALLOWED_ORIGINS || "").split(",").map((s) => s.trim());
     if (!origin || !allowed.includes(origin)) return json(403, { error: "origin_not_allowed" });
     if (req.method !== "POST") return json(405, { error: "method_not_allowed" }, origin);
-    let entry;
-    const hit = await caches.default.match(KEY);
-    if (hit) entry = await hit.json();
-    else {
+    let entry = memo && memo.expiry - Date.now() > MARGIN_MS ? memo : undefined;
+    if (!entry) {
+      const hit = await caches.default.match(KEY).catch(() => undefined);
+      if (hit) entry = await hit.json();
+    }
+    if (!entry) {
       try {
         entry = await obtain(env);
       } catch (e) {
         return json(502, { error: "bad_response", error_description: "the token request failed" }, origin);
       }
     }
+    memo = entry;
     const expiresIn = Math.max(1, Math.floor((entry.expiry - Date.now()) / 1000));
     return json(200, { access_token: entry.access_token, token_type: entry.token_type, expires_in: expiresIn }, origin);
   },

@@ -65,9 +65,10 @@ func WorkerdBinary(root string) (string, error) {
 
 // StartWorkerd writes a config for services into dir and runs `workerd
 // serve` on it, in its own process group, waiting up to ready for every
-// service's port to accept connections. The Process's URL is the first
-// service's, URLs all of them in order; Stop ends it.
-func StartWorkerd(ctx context.Context, binary, dir string, services []Service, ready time.Duration) (*Process, error) {
+// service's port to accept connections; args are added to workerd's
+// (--inspector-addr=127.0.0.1:9229 for a profile). The Process's URL is
+// the first service's, URLs all of them in order; Stop ends it.
+func StartWorkerd(ctx context.Context, binary, dir string, services []Service, ready time.Duration, args ...string) (*Process, error) {
 	if len(services) == 0 {
 		return nil, errors.New("devrun: no service to run")
 	}
@@ -94,7 +95,7 @@ func StartWorkerd(ctx context.Context, binary, dir string, services []Service, r
 	if err := os.WriteFile(path, []byte(config), 0o600); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(binary, "serve", path, "--verbose")
+	cmd := exec.Command(binary, append([]string{"serve", path, "--verbose"}, args...)...)
 	cmd.Dir = dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{URL: urls[0], URLs: urls, cmd: cmd, done: make(chan struct{})}
@@ -239,4 +240,34 @@ func quoteAll(ss []string) string {
 		q[i] = quote(s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// Runtimes are what LaunchIn runs a bundle in: "wrangler" (wrangler dev,
+// the way `./build.sh dev` and most tests run the worker) and "workerd"
+// (bare workerd, without wrangler dev's proxy).
+var Runtimes = []string{"wrangler", "workerd"}
+
+// LaunchIn runs files of src (the first the main module) with vars (plain
+// values: a multi-line one is quoted here for wrangler's dotenv) in the
+// named runtime under root (the repository), in dir, with a minute to get
+// ready.
+func LaunchIn(runtime, root, dir, src, name string, files []string, vars map[string]string) (*Process, error) {
+	switch runtime {
+	case "wrangler":
+		dv := make(map[string]string, len(vars))
+		for k, v := range vars {
+			if strings.ContainsAny(v, "\n\r") {
+				v = `"` + strings.ReplaceAll(strings.ReplaceAll(strings.TrimSpace(v), "\r", ""), "\n", `\n`) + `"`
+			}
+			dv[k] = v
+		}
+		return Launch(filepath.Join(root, "worker", "node_modules", ".bin", "wrangler"), dir, src, name, files, dv)
+	case "workerd":
+		bin, err := WorkerdBinary(root)
+		if err != nil {
+			return nil, err
+		}
+		return StartWorkerd(context.Background(), bin, dir, []Service{{Name: name, Src: src, Files: files, Vars: vars}}, time.Minute)
+	}
+	return nil, fmt.Errorf("devrun: runtime %q: want one of %v", runtime, Runtimes)
 }

@@ -269,15 +269,9 @@ const PICKUP_MAX_MS = 32;
 // its sleeping goroutines, set in whichever request it last ran in, and
 // workerd drops that timer when that request ends.
 async function serve(inst, req, internal = false) {
-  let input;
-  if (inst.binding.serve) {
-    // The body is not read here: no Go handler needs it but /api/, whose
-    // bodies forward streams. Tokenhelper-* headers are the Worker's own
-    // (a forward plan's, an isolate's ask of the TOKEN_HOLDER object):
-    // never taken from a request from outside.
-    const headers = [...req.headers].filter(([k]) => internal || !k.toLowerCase().startsWith("tokenhelper-"));
-    input = { method: req.method, url: req.url, headers, body: null, hasBody: req.body !== null };
-  }
+  // The body is not read here: no Go handler needs it but /api/, whose
+  // bodies forward streams.
+  const input = inst.binding.serve ? wire(req, internal) : undefined;
   const out = await ask(inst, req, input);
   if (out === null) return failed();
   if (out instanceof Response) return out;
@@ -285,10 +279,34 @@ async function serve(inst, req, internal = false) {
   // After an upstream 401, Go gives a fresh plan (the provider token
   // renewed) for the same request marked refused.
   return forward(req, out, async () => {
-    const again = await ask(inst, req, { ...input, headers: [...input.headers, ["tokenhelper-refused", "1"]] });
+    const again = await ask(inst, req, input + "\ntokenhelper-refused:1");
     if (again === null) return failed();
     return isPlan(again) ? again : response(again, req.method);
   });
+}
+
+// wire is req as Go reads it (worker/internal/wire, one string: each JS
+// value Go reads costs it a reference and a finalizer): method, URL,
+// whether a body follows, then a "name:value" line per header.
+// Tokenhelper-* headers are the Worker's own (a forward plan's, an
+// isolate's ask of the TOKEN_HOLDER object): never taken from a request
+// from outside (internal: the object's, from an isolate).
+function wire(req, internal) {
+  let s = req.method + "\n" + req.url + "\n" + (req.body !== null ? "1" : "0");
+  for (const [k, v] of req.headers) if (internal || !k.startsWith("tokenhelper-")) s += "\n" + k + ":" + v;
+  return s;
+}
+
+// answerOf is Go's answer ({status, headers: [[name, value], …], body})
+// from its head (the status, then a "name:value" line per header) and body.
+function answerOf(head, body) {
+  const lines = head.split("\n");
+  const headers = [];
+  for (let i = 1; i < lines.length; i++) {
+    const c = lines[i].indexOf(":");
+    headers.push([lines[i].slice(0, c), lines[i].slice(c + 1)]);
+  }
+  return { status: Number(lines[0]), headers, body };
 }
 
 // response makes Go's answer a Response.
@@ -350,7 +368,7 @@ async function ask(inst, req, input) {
     const prev = inst.st.running;
     inst.st.running = me;
     try {
-      if (input) inst.binding.serve(input, settle);
+      if (input !== undefined) inst.binding.serve(input, (head, body) => settle(answerOf(head, body)));
       else inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
     } catch (e) {
       inst.die(e);

@@ -86,10 +86,17 @@ func workerRows(dir string) []row {
 	return rows
 }
 
-// mintRows reads mint.json (bench/cmd/mintbench): GET /api through the
-// worker in mode mint against the plain JavaScript proxy doing the same
-// job (the peer), and the same call made directly to the API.
+// mintRows reads mint.json and mint-workerd.json (bench/cmd/mintbench,
+// in wrangler dev and in bare workerd): GET /api through the worker in mode
+// mint against the plain JavaScript proxy doing the same job (the peer),
+// and the same call made directly to the API.
 func mintRows(dir string) []row {
+	return append(mintRowsOf(dir, "mint.json", "mode mint: /api through the worker vs the API directly (wrangler dev)"),
+		mintRowsOf(dir, "mint-workerd.json", "mode mint: /api through the worker vs the API directly (bare workerd)")...)
+}
+
+// mintRowsOf reads one of mintbench's reports into section sec.
+func mintRowsOf(dir, file, sec string) []row {
 	var m struct {
 		Rows []struct {
 			Clients  int
@@ -100,10 +107,9 @@ func mintRows(dir string) []row {
 		}
 		Big map[string]float64 `json:"big_answer_ms"`
 	}
-	if !readJSON(dir, "mint.json", &m) {
+	if !readJSON(dir, file, &m) {
 		return nil
 	}
-	const sec = "mode mint: /api through the worker vs the API directly"
 	var rows []row
 	for _, r := range m.Rows {
 		if r.Direct.Median == 0 {

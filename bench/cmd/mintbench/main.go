@@ -17,7 +17,11 @@
 // The table goes to stdout, everything as JSON to -json.
 //
 //	mintbench [-n 300] [-clients 1,8] [-alg EdDSA|HS256] [-instance per-request] [-bundle dist/worker]
-//	          [-wrangler worker/node_modules/.bin/wrangler] [-json dist/bench/mint.json]
+//	          [-runtime wrangler|workerd] [-json dist/bench/mint.json]
+//
+// -runtime workerd runs the worker and the peer in bare workerd (the
+// binary of wrangler's npm package with our own config), where wrangler
+// dev's proxy does not add its milliseconds to both sides.
 package main
 
 import (
@@ -51,6 +55,12 @@ import (
 	"github.com/tokenhelper/tokenhelper/verify"
 )
 
+// harness names each -runtime.
+var harness = map[string]string{
+	"wrangler": "wrangler dev --local (workerd behind wrangler's proxy)",
+	"workerd":  "bare workerd (wrangler's workerd binary, our config)",
+}
+
 // origin is the page origin the worker admits and the proxied calls send.
 const origin = "http://127.0.0.1:8080"
 
@@ -62,6 +72,7 @@ type Report struct {
 	CPUs     int       `json:"cpus"`
 	Requests int       `json:"requests_per_row"`
 	Alg      string    `json:"alg"`
+	Runtime  string    `json:"runtime"`
 	Rows     []Row     `json:"rows"`
 	Provider int       `json:"provider_token_requests"`
 	// Big is the median time of a large answer, ms: direct, worker, JS peer.
@@ -97,7 +108,7 @@ func run() error {
 	requests := flag.Int("n", 300, "requests per row")
 	clientList := flag.String("clients", "1,8", "comma list of concurrent clients")
 	bundle := flag.String("bundle", "dist/worker", "the worker bundle")
-	wrangler := flag.String("wrangler", "worker/node_modules/.bin/wrangler", "the wrangler binary")
+	rt := flag.String("runtime", "wrangler", "where the workers run: wrangler (wrangler dev) or workerd (bare workerd, no proxy in front)")
 	jsonOut := flag.String("json", "dist/bench/mint.json", "where to write the JSON report (empty: nowhere)")
 	alg := flag.String("alg", "EdDSA", "signing algorithm of the minted token: EdDSA or HS256")
 	instance := flag.String("instance", "", "GO_INSTANCE of the worker: long-lived (the default) or per-request")
@@ -107,7 +118,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("-clients: %w", err)
 	}
-	wr, err := filepath.Abs(*wrangler)
+	root, err := os.Getwd() // the repository: ./build.sh runs us there
 	if err != nil {
 		return err
 	}
@@ -135,14 +146,13 @@ func run() error {
 		return err
 	}
 	vars := map[string]string{
-		"TOKEN_PROVIDER":  "alphaus-ripple",
-		"TOKEN_URL":       provider.URL + demoprovider.Path("alphaus-ripple"),
-		"CLIENT_ID":       demoprovider.DefaultClientID,
-		"CLIENT_SECRET":   demoprovider.DefaultClientSecret,
-		"ALLOWED_ORIGINS": origin,
-		"MODE":            "mint",
-		// .dev.vars is dotenv: a double-quoted value turns \n into newlines.
-		"SIGNING_KEY":      `"` + strings.ReplaceAll(strings.TrimSpace(key), "\n", `\n`) + `"`,
+		"TOKEN_PROVIDER":   "alphaus-ripple",
+		"TOKEN_URL":        provider.URL + demoprovider.Path("alphaus-ripple"),
+		"CLIENT_ID":        demoprovider.DefaultClientID,
+		"CLIENT_SECRET":    demoprovider.DefaultClientSecret,
+		"ALLOWED_ORIGINS":  origin,
+		"MODE":             "mint",
+		"SIGNING_KEY":      key,
 		"TOKEN_TTL":        "3600", // outlives the run: one token for every call
 		"UPSTREAM_API_URL": api.URL + "/v1",
 	}
@@ -155,7 +165,7 @@ func run() error {
 	}
 	defer os.RemoveAll(dir)
 	t0 := time.Now()
-	w, err := devrun.Launch(wr, dir, *bundle, "mintbench", devrun.BundleFiles, vars)
+	w, err := devrun.LaunchIn(*rt, root, dir, *bundle, "mintbench", devrun.BundleFiles, vars)
 	if err != nil {
 		return err
 	}
@@ -180,21 +190,21 @@ func run() error {
 		return fmt.Errorf("the demo API received %d calls, want 1 with a token", len(got))
 	}
 	providerAuth := got[0].Headers["Authorization"][0]
-	peer, err := startPeer(wr, w.URL, api.URL+"/v1", providerAuth)
+	peer, err := startPeer(*rt, root, w.URL, api.URL+"/v1", providerAuth)
 	if err != nil {
 		return fmt.Errorf("the JavaScript proxy peer: %w", err)
 	}
 	defer peer.Stop()
-	fmt.Printf("== mode mint: workerd ready in %.0f ms; one minted token (%s, TOKEN_TTL 3600) for every proxied call\n",
-		float64(time.Since(t0))/float64(time.Millisecond), *alg)
+	fmt.Printf("== mode mint in %s: ready in %.0f ms; one minted token (%s, TOKEN_TTL 3600) for every proxied call\n",
+		harness[*rt], float64(time.Since(t0))/float64(time.Millisecond), *alg)
 
 	rep := &Report{
 		Schema: "tokenhelper.bench.mint/v1", Time: time.Now().UTC(), Go: runtime.Version(), CPUs: runtime.NumCPU(),
-		Requests: *requests, Alg: *alg,
-		Harness: "wrangler dev --local (workerd) on loopback; keep-alive HTTP/1.1 clients (bench/loadgen); demo API in process",
+		Requests: *requests, Alg: *alg, Runtime: *rt,
+		Harness: harness[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen); demo API in process",
 		Note: "direct: GET <demo API>/v1/x with the provider token; proxied: GET <worker>/api/x with a minted token and Origin, " +
 			"which the worker verifies and forwards with the provider token (cached); mint_only: POST <worker>/token (signs, " +
-			"contacts nobody), the worker's own share; wrangler dev's proxy is part of every worker figure",
+			"contacts nobody), the worker's own share; under wrangler, its proxy is part of every worker figure",
 	}
 	before := demo.Count()
 	fmt.Printf("\n== GET through the worker (/api/x) vs the demo API directly (/v1/x), %d requests per row\n", *requests)
@@ -357,9 +367,9 @@ const (
 	bigRuns = 5
 )
 
-// startPeer runs bench/worker/proxy.mjs in wrangler dev, verifying the
+// startPeer runs bench/worker/proxy.mjs in runtime rt, verifying the
 // tokens the worker at workerURL mints with its published key.
-func startPeer(wrangler, workerURL, upstream, providerAuth string) (*devrun.Process, error) {
+func startPeer(rt, root, workerURL, upstream, providerAuth string) (*devrun.Process, error) {
 	res, err := http.Get(workerURL + "/.well-known/jwks.json")
 	if err != nil {
 		return nil, err
@@ -375,7 +385,7 @@ func startPeer(wrangler, workerURL, upstream, providerAuth string) (*devrun.Proc
 	if err != nil {
 		return nil, err
 	}
-	return devrun.Launch(wrangler, dir, filepath.Join("bench", "worker"), "proxy-peer", []string{"proxy.mjs"}, map[string]string{
+	return devrun.LaunchIn(rt, root, dir, filepath.Join("bench", "worker"), "proxy-peer", []string{"proxy.mjs"}, map[string]string{
 		"ORIGIN": origin, "ISSUER": workerURL, "JWK": string(set.Keys[0]), "UPSTREAM": upstream, "PROVIDER_AUTH": providerAuth,
 	})
 }

@@ -1,6 +1,7 @@
 //go:build unix
 
-// Command workerbench measures the worker in local workerd (wrangler dev),
+// Command workerbench measures the worker in local workerd (wrangler dev, or
+// bare workerd with -runtime workerd),
 // in one run, side by side:
 //
 //   - our Go worker with one Go instance per isolate (worker/entry, the
@@ -51,6 +52,12 @@ import (
 
 const origin = "http://127.0.0.1:8080"
 
+// harness names each -runtime.
+var harness = map[string]string{
+	"wrangler": "wrangler dev --local (workerd behind wrangler's proxy)",
+	"workerd":  "bare workerd (wrangler's workerd binary, our config)",
+}
+
 // Goals of issue 6, checked in the report (figures, not a test).
 const (
 	goalMedianOverJS     = 1.3 // long-lived median at most 1.3x the JS worker's
@@ -79,6 +86,7 @@ type Report struct {
 	Size     *Sizes    `json:"size,omitempty"`
 	Goals    []Goal    `json:"goals"`
 	Provider int       `json:"provider_requests_while_measuring"`
+	Runtime  string    `json:"runtime"`
 	Harness  string    `json:"harness"`
 	Loopback bool      `json:"loopback"`
 	Note     string    `json:"note"`
@@ -157,7 +165,7 @@ func run() error {
 	bundle := flag.String("bundle", "dist/worker", "the Go worker bundle")
 	hooksBundle := flag.String("hooks-bundle", "dist/worker-testhooks", "the same bundle built with -tags testhooks, for the memory check")
 	baseline := flag.String("baseline", "bench/worker/baseline.mjs", "the JavaScript baseline worker")
-	wrangler := flag.String("wrangler", "worker/node_modules/.bin/wrangler", "the wrangler binary")
+	rt := flag.String("runtime", "wrangler", "where the workers run: wrangler (wrangler dev) or workerd (bare workerd, no proxy in front)")
 	jsonOut := flag.String("json", "dist/bench/worker.json", "where to write the JSON report (empty: nowhere)")
 	sizes := flag.Bool("sizes", true, "measure the bundle and build the dependency probes")
 	rounds := flag.Int("rounds", 5, "rounds per row, the workers taking turns (against drift in the machine's load)")
@@ -168,15 +176,18 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("-clients: %w", err)
 	}
-	wr, err := filepath.Abs(*wrangler)
+	root, err := os.Getwd() // the repository: ./build.sh runs us there
 	if err != nil {
 		return err
+	}
+	launch := func(dir, src string, files []string, vars map[string]string) (*devrun.Process, error) {
+		return devrun.LaunchIn(*rt, root, dir, src, "bench", files, vars)
 	}
 	rep := &Report{
 		Schema: "tokenhelper.bench.worker/v1", Time: time.Now().UTC(), Go: runtime.Version(),
 		CPUs: runtime.NumCPU(), Requests: *requests, Loopback: true,
-		Harness: "wrangler dev --local (workerd) on loopback; keep-alive HTTP/1.1 clients (bench/loadgen)",
-		Note:    "compare ratios, not absolute times: wrangler dev's proxy adds a few ms to every request",
+		Runtime: *rt, Harness: harness[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen)",
+		Note: "compare ratios, not absolute times: under wrangler, its proxy adds a few ms to every request",
 	}
 
 	if *sizes {
@@ -210,7 +221,7 @@ func run() error {
 		}
 	}()
 
-	fmt.Println("\n== start-up: wrangler dev ready, first answer (GET /healthz), first token (one provider fetch)")
+	fmt.Println("\n== start-up: " + *rt + " ready, first answer (GET /healthz), first token (one provider fetch)")
 	for _, w := range []struct{ id, name, src, main, instance string }{
 		{"go-long-lived", "Go, one instance per isolate", *bundle, "worker.mjs", "long-lived"},
 		{"go-per-request", "Go, instance per request", *bundle, "worker.mjs", "per-request"},
@@ -233,7 +244,7 @@ func run() error {
 		}
 		t := &Target{ID: w.id, Name: w.name}
 		t0 := time.Now()
-		p, err := devrun.Launch(wr, dir, w.src, "bench", files, v)
+		p, err := launch(dir, w.src, files, v)
 		if err != nil {
 			return err
 		}
@@ -303,12 +314,12 @@ func run() error {
 	}
 
 	if *memRequests > 0 {
-		mems, err := memoryCheck(wr, tmp, *hooksBundle, vars, js, *memRequests)
+		mems, err := memoryCheck(launch, tmp, *hooksBundle, vars, js, *memRequests)
 		if err != nil {
 			return err
 		}
 		rep.Memory = mems
-		fmt.Printf("\n== memory over %d cached POST /token at 8 clients (wrangler dev)\n", *memRequests)
+		fmt.Printf("\n== memory over %d cached POST /token at 8 clients (%s)\n", *memRequests, *rt)
 		for _, m := range mems {
 			fmt.Printf("%-30s workerd RSS %7.1f -> %7.1f MB (%+6.1f%%)", m.Name, mb(m.BeforeBytes), mb(m.AfterBytes), 100*m.Growth)
 			if m.GoSysAfter > 0 {

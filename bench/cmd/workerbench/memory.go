@@ -22,7 +22,8 @@ const settle = 2000
 // memory can be read) and to the JS worker, and reads workerd's RSS
 // before and after each (after settle requests to warm up). wrangler dev's workerd grows by itself with
 // every request (the JS worker shows it too): compare the two.
-func memoryCheck(wrangler, tmp, bundle string, vars map[string]string, js *Target, n int) ([]*Memory, error) {
+// launch starts a worker (devrun.LaunchIn in the chosen runtime).
+func memoryCheck(launch func(dir, src string, files []string, vars map[string]string) (*devrun.Process, error), tmp, bundle string, vars map[string]string, js *Target, n int) ([]*Memory, error) {
 	dir := filepath.Join(tmp, "go-memory")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -31,7 +32,7 @@ func memoryCheck(wrangler, tmp, bundle string, vars map[string]string, js *Targe
 	for k, x := range vars {
 		v[k] = x
 	}
-	p, err := devrun.Launch(wrangler, dir, bundle, "bench", devrun.BundleFiles, v)
+	p, err := launch(dir, bundle, devrun.BundleFiles, v)
 	if err != nil {
 		return nil, err
 	}

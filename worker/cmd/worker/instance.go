@@ -7,12 +7,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/url"
+	"sync/atomic"
 	"syscall/js"
 
 	"github.com/syumai/workers"
 
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
+	"github.com/tokenhelper/tokenhelper/worker/internal/wire"
 )
 
 // serve hands h to the entry module for as long as it asked:
@@ -48,12 +49,44 @@ func serve(h http.Handler) {
 	binding := js.Global().Get("context").Get("binding")
 	// Made once and never released: it lives as long as the program.
 	binding.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		in, done := args[0], args[1]
-		go func() { done.Invoke(serveRequest(h, in)) }()
+		in, done := args[0].String(), args[1]
+		runJob(func() {
+			head, body := serveRequest(h, in)
+			done.Invoke(head, body)
+		})
 		return nil
 	}))
 	workers.Ready()
 	select {}
+}
+
+// jobs hands a request to a goroutine that has served one before and is
+// idle: a new goroutine starts with a small stack, and growing it
+// (runtime.copystack) was about 6% of Go's time per request in workerd.
+// At most maxIdle wait; beyond that a goroutine ends after its request,
+// so that a burst leaves no more than maxIdle stacks behind.
+var (
+	jobs    = make(chan func())
+	waiting atomic.Int32
+)
+
+const maxIdle = 16
+
+// runJob runs job on an idle goroutine, or a new one.
+func runJob(job func()) {
+	select {
+	case jobs <- job:
+	default:
+		go func() {
+			job()
+			for waiting.Add(1) <= maxIdle {
+				j := <-jobs
+				waiting.Add(-1)
+				j()
+			}
+			waiting.Add(-1)
+		}()
+	}
 }
 
 // instanceMode is what the entry module put in context.instance.
@@ -65,76 +98,52 @@ func instanceMode() string {
 	return v.String()
 }
 
+// uint8Array is the constructor, read once: every js.Value Go reads costs
+// a reference and a finalizer (see worker/internal/wire).
+var uint8Array = js.Global().Get("Uint8Array")
+
 // serveRequest runs h for one request, as the entry module passes it in
-// its own request:
+// its own request (worker/internal/wire: method, URL, whether a body
+// follows, the headers, in one string), and returns the answer, buffered,
+// for the entry module to turn into a Response in that same request: its
+// head (status and headers, wire.EncodeHead) and its body.
 //
-//	{ method, url, headers: [[name, value], …], body: Uint8Array | null, hasBody }
-//
-// The entry module passes no body (hasBody says whether there is one): no
-// handler but /api/ needs it, and /api/ answers a plan under which the
-// entry module streams it (worker.Handler.PlanAPI). A handler that reads
-// it anyway gets errBodyStreamed, not an empty body.
-//
-// and returns the answer, buffered, for the entry module to turn into a
-// Response in that same request:
-//
-//	{ status, headers: [[name, value], …], body: Uint8Array }
-//
-// Header values are passed one by one, so Set-Cookie and values with
-// commas arrive whole. Nothing here outlives the call.
-func serveRequest(h http.Handler, in js.Value) js.Value {
+// The entry module passes no body: no handler but /api/ needs it, and
+// /api/ answers a plan under which the entry module streams it
+// (worker.Handler.PlanAPI). A handler that reads it anyway gets
+// errBodyStreamed, not an empty body. Nothing here outlives the call.
+func serveRequest(h http.Handler, in string) (string, js.Value) {
 	w := &bufferedWriter{header: http.Header{}}
-	u, err := url.Parse(in.Get("url").String())
-	if err != nil {
-		respond.Error(w, http.StatusBadRequest, "invalid_request", "the request URL cannot be read")
-		return w.answer()
-	}
-	var body []byte
-	if b := in.Get("body"); b.Type() == js.TypeObject {
-		body = make([]byte, b.Get("byteLength").Int())
-		js.CopyBytesToGo(body, b)
-	}
-	r, err := http.NewRequestWithContext(context.Background(), in.Get("method").String(), u.String(), bytes.NewReader(body))
+	r, err := newRequest(in)
 	if err != nil {
 		respond.Error(w, http.StatusBadRequest, "invalid_request", "the request cannot be read")
-		return w.answer()
+	} else {
+		h.ServeHTTP(w, r)
 	}
-	hs := in.Get("headers")
-	for i, n := 0, hs.Length(); i < n; i++ {
-		kv := hs.Index(i)
-		r.Header.Add(kv.Index(0).String(), kv.Index(1).String())
+	b := uint8Array.New(w.buf.Len())
+	js.CopyBytesToJS(b, w.buf.Bytes())
+	return wire.EncodeHead(w.statusCode(), w.header), b
+}
+
+// newRequest makes the entry module's request an *http.Request.
+func newRequest(in string) (*http.Request, error) {
+	wr, err := wire.DecodeRequest(in)
+	if err != nil {
+		return nil, err
 	}
+	r, err := http.NewRequestWithContext(context.Background(), wr.Method, wr.URL, http.NoBody)
+	if err != nil {
+		return nil, err
+	}
+	r.Header = wr.Header
 	if host := r.Header.Get("Host"); host != "" {
 		r.Host = host
 	}
 	r.RemoteAddr = r.Header.Get("CF-Connecting-IP")
-	r.ContentLength = int64(len(body))
-	switch {
-	case len(body) == 0 && in.Get("hasBody").Truthy():
+	if wr.HasBody {
 		r.Body, r.ContentLength = streamedBody{}, -1
-	case len(body) == 0:
-		r.Body = http.NoBody
 	}
-	h.ServeHTTP(w, r)
-	return w.answer()
-}
-
-// answer is what the writer holds, as the entry module's
-// {status, headers, body}.
-func (w *bufferedWriter) answer() js.Value {
-	out := js.Global().Get("Object").New()
-	out.Set("status", w.statusCode())
-	hs := js.Global().Get("Array").New()
-	for k, vs := range w.header {
-		for _, v := range vs {
-			hs.Call("push", js.ValueOf([]any{k, v}))
-		}
-	}
-	out.Set("headers", hs)
-	b := js.Global().Get("Uint8Array").New(w.buf.Len())
-	js.CopyBytesToJS(b, w.buf.Bytes())
-	out.Set("body", b)
-	return out
+	return r, nil
 }
 
 // bufferedWriter is an http.ResponseWriter that keeps the answer in
