@@ -31,11 +31,12 @@ ensure_go() {
 	for m in "${MODULES[@]}"; do (cd "$m" && go mod download); done
 }
 
-# ensure_npm installs the pinned npm packages of each folder with a lockfile.
+# ensure_npm installs the pinned npm packages of each folder with a lockfile
+# (e2e/bundlers: Vite 8, webpack 5, esbuild; e2e/bundlers/vite7: Vite 7).
 ensure_npm() {
 	command -v npm >/dev/null || { apt_install nodejs npm; }
 	local d
-	for d in web worker; do
+	for d in web worker e2e/bundlers e2e/bundlers/vite7; do
 		[ -f "$d/package-lock.json" ] || continue
 		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
 			log "npm ci in $d"
