@@ -69,6 +69,16 @@ ensure_compressors() {
 
 # ---- build -----------------------------------------------------------------
 
+# notices are the licenses of what the npm package ships besides our code:
+# the Go runtime and standard library in tokenhelper.wasm and Go's
+# wasm_exec.js, and golang-jwt (the module's only dependency).
+notices() {
+	printf 'tokenhelper.wasm holds the Go runtime and standard library and github.com/golang-jwt/jwt/v5;\nwasm_exec.js is from Go (%s).\n\n== Go: https://go.dev/LICENSE\n\n' "$(go env GOVERSION)"
+	cat "$(go env GOROOT)/LICENSE"
+	printf '\n== github.com/golang-jwt/jwt/v5 (%s)\n\n' "$(go list -m -f '{{.Version}}' github.com/golang-jwt/jwt/v5)"
+	cat "$(go list -m -f '{{.Dir}}' github.com/golang-jwt/jwt/v5)/LICENSE"
+}
+
 build_browser() {
 	# dist/: the importable module (tokenhelper.mjs with tabs.mjs, .d.ts, package.json,
 	# wasm_exec.js, tokenhelper.wasm); dist/web/: the static page with its
@@ -76,7 +86,8 @@ build_browser() {
 	# tests and benchmarks (with the jwt-decode npm package to compare).
 	log "browser: wasm/ and web/ into dist/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$DIST/tokenhelper.wasm" ./wasm
-	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tabs.mjs web/src/tokenhelper.d.ts web/src/package.json LICENSE "$DIST/"
+	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tabs.mjs web/src/tokenhelper.d.ts web/src/package.json web/src/README.md LICENSE "$DIST/"
+	notices >"$DIST/THIRD_PARTY_NOTICES"
 	rm -rf "$DIST/web" "$DIST/browser-test"
 	mkdir -p "$DIST/web" "$DIST/browser-test"
 	cp web/page/* "$DIST/web/"

@@ -99,7 +99,7 @@ func (e *env) pack(t *testing.T) {
 // (those it imports, its types, the wasm), a license and a package.json
 // naming it, whose entry points are all inside.
 func (e *env) checkTarball(t *testing.T) {
-	want := []string{"LICENSE", "package.json", "tabs.mjs", "tokenhelper.d.ts", "tokenhelper.mjs", "tokenhelper.wasm", "wasm_exec.js"}
+	want := []string{"LICENSE", "README.md", "THIRD_PARTY_NOTICES", "package.json", "tabs.mjs", "tokenhelper.d.ts", "tokenhelper.mjs", "tokenhelper.wasm", "wasm_exec.js"}
 	got := slices.Sorted(slices.Values(e.files))
 	if !slices.Equal(got, want) {
 		t.Errorf("npm pack lists %v, want %v", got, want)
@@ -111,6 +111,12 @@ func (e *env) checkTarball(t *testing.T) {
 	license, err := os.ReadFile(filepath.Join(dir, "LICENSE"))
 	if err != nil || !strings.HasPrefix(string(license), "MIT License") {
 		t.Errorf("the tarball's LICENSE: %v, starts %.20q; want the MIT License", err, license)
+	}
+	notices, err := os.ReadFile(filepath.Join(dir, "THIRD_PARTY_NOTICES"))
+	for _, want := range []string{"The Go Authors", "github.com/golang-jwt/jwt/v5", "Dave Grijalva"} {
+		if err != nil || !strings.Contains(string(notices), want) {
+			t.Errorf("the tarball's THIRD_PARTY_NOTICES lacks %q (%v)", want, err)
+		}
 	}
 	var pkg struct {
 		Name, License, Type, Main, Types string
