@@ -341,6 +341,9 @@ bench_worker() {
 	[ "${BENCH_WASM_OPT:-0}" = 1 ] && opt+=(-wasm-opt)
 	bench_cmd workerbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 \
 		-memory "${BENCH_MEMORY_REQUESTS:-10000}" -json "$DIST/bench/worker.json" "${opt[@]}"
+	# The cached /token rows again in bare workerd (no wrangler proxy in
+	# front of any of the three; memory and sizes are measured above).
+	bench_cmd workerbench -runtime workerd -n "${BENCH_REQUESTS:-500}" -clients 1,8 -memory 0 -sizes=false -json "$DIST/bench/worker-workerd.json"
 	# Mode mint: /api through our worker vs a plain JavaScript proxy doing
 	# the same job (bench/worker/proxy.mjs), and a 20 MiB answer through both.
 	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
@@ -348,6 +351,9 @@ bench_worker() {
 	# config), where wrangler dev's proxy does not add its milliseconds to
 	# both sides.
 	bench_cmd mintbench -runtime workerd -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint-workerd.json"
+	# The TOKEN_HOLDER object across 4 isolates (bare workerd): provider
+	# requests for a burst and for a renewal, with and without it.
+	bench_cmd holderbench -n "${BENCH_REQUESTS:-500}" -json "$DIST/bench/holder.json"
 	# The fault soak (e2e/soak; a short one runs in the tests): a provider
 	# healthy, refusing connections, answering 503, 429 and slowly, while 8
 	# clients ask the core's Source and the worker for 60 s tokens.

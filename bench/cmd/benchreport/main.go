@@ -6,7 +6,7 @@
 // times on a shared 2-core machine say little.
 //
 // Inputs, each optional: core.txt (go test -bench output), sizes.json,
-// browser.json, worker.json, mint.json.
+// browser.json, worker.json, mint.json, mint-workerd.json, holder.json.
 package main
 
 import (
@@ -34,7 +34,7 @@ func main() {
 	dir := flag.String("dir", "dist/bench", "folder holding the collected figures")
 	flag.Parse()
 	var rows []row
-	for _, section := range []func(string) []row{coreRows, sizeRows, browserRows, workerRows, mintRows} {
+	for _, section := range []func(string) []row{coreRows, sizeRows, browserRows, workerRows, mintRows, holderRows} {
 		rows = append(rows, section(*dir)...)
 	}
 	if len(rows) == 0 {

@@ -11,10 +11,17 @@ type result struct {
 	Errors  int     `json:"errors"`
 }
 
-// workerRows reads worker.json (worker/cmd/workerbench): cached POST
-// /token for the long-lived Go instance, syumai's per-request instance and
-// a plain JavaScript worker in the same workerd run.
+// workerRows reads worker.json and worker-workerd.json
+// (bench/cmd/workerbench, in wrangler dev and in bare workerd): cached
+// POST /token for the long-lived Go instance, syumai's per-request
+// instance and a plain JavaScript worker in the same workerd run.
 func workerRows(dir string) []row {
+	return append(workerRowsOf(dir, "worker.json", "worker (local workerd through wrangler dev; cached POST /token)"),
+		workerRowsOf(dir, "worker-workerd.json", "worker (bare workerd; cached POST /token)")...)
+}
+
+// workerRowsOf reads one of workerbench's reports into section sec.
+func workerRowsOf(dir, file, sec string) []row {
 	var w struct {
 		Targets []struct {
 			ID          string
@@ -38,10 +45,9 @@ func workerRows(dir string) []row {
 			}
 		}
 	}
-	if !readJSON(dir, "worker.json", &w) {
+	if !readJSON(dir, file, &w) {
 		return nil
 	}
-	const sec = "worker (local workerd through wrangler dev; cached POST /token)"
 	by := map[string]map[int]result{}
 	first := map[string]float64{}
 	for _, t := range w.Targets {
@@ -136,6 +142,42 @@ func mintRowsOf(dir, file, sec string) []row {
 		met := w/p <= 1.5
 		rows = append(rows, row{Section: sec, Measure: "a 20 MiB answer through /api", Ours: fmt.Sprintf("%.0f ms", w),
 			Peer: fmt.Sprintf("JS proxy %.0f ms; direct %.0f ms", p, m.Big["direct"]), Ratio: w / p, Goal: "≤ 1.5x", Met: &met})
+	}
+	return rows
+}
+
+// holderRows reads holder.json (bench/cmd/holderbench): provider requests
+// across isolates in bare workerd with the TOKEN_HOLDER object and
+// without it, and the cached /token through an isolate either way.
+func holderRows(dir string) []row {
+	type side struct {
+		Burst   int      `json:"provider_requests_burst"`
+		Renewal int      `json:"provider_requests_renewal"`
+		Cached  []result `json:"cached_token"`
+	}
+	var h struct {
+		Isolates int  `json:"isolates"`
+		Burst    int  `json:"burst_per_isolate"`
+		Without  side `json:"without_object"`
+		With     side `json:"with_object"`
+	}
+	if !readJSON(dir, "holder.json", &h) {
+		return nil
+	}
+	const sec = "TOKEN_HOLDER Durable Object across isolates (bare workerd)"
+	burstMet, renewMet := h.With.Burst == 1, h.With.Renewal == 1
+	rows := []row{
+		{Section: sec, Measure: fmt.Sprintf("provider requests, %d isolates x %d requests at 8, empty cache", h.Isolates, h.Burst),
+			Ours: fmt.Sprintf("%d with the object", h.With.Burst), Peer: fmt.Sprintf("%d without", h.Without.Burst), Goal: "1", Met: &burstMet},
+		{Section: sec, Measure: "provider requests, renewal across the isolates",
+			Ours: fmt.Sprintf("%d with the object", h.With.Renewal), Peer: fmt.Sprintf("%d without", h.Without.Renewal), Goal: "1", Met: &renewMet},
+	}
+	for i := range min(len(h.With.Cached), len(h.Without.Cached)) {
+		a, b := h.Without.Cached[i], h.With.Cached[i]
+		if a.Median > 0 {
+			rows = append(rows, row{Section: sec, Measure: fmt.Sprintf("cached POST /token median, %d client(s)", b.Clients),
+				Ours: fmt.Sprintf("%.2f ms with the object", b.Median), Peer: fmt.Sprintf("%.2f ms without", a.Median), Ratio: b.Median / a.Median, Goal: "the same"})
+		}
 	}
 	return rows
 }
