@@ -12,6 +12,8 @@ export const JSON_HEADERS = {
 // counted one: forwards are this request's own, not Go's.
 const rawFetch = globalThis.fetch;
 
+const utf8 = new TextDecoder();
+
 // isPlan reports whether Go's answer is a forward plan.
 export function isPlan(out) {
   return out.headers.some(([k]) => k.toLowerCase() === "tokenhelper-plan");
@@ -31,7 +33,7 @@ export async function forward(req, out, replan) {
     for (const [k, v] of goHeaders) headers.set(k, v);
     return new Response(a.body, { status: a.status, headers });
   };
-  let plan = JSON.parse(new TextDecoder().decode(out.body));
+  let plan = JSON.parse(utf8.decode(out.body));
   try {
     let body = req.body;
     let kept = null;
@@ -63,7 +65,7 @@ export async function forward(req, out, replan) {
         res.body?.cancel();
         const again = await replan();
         if (again instanceof Response) return again;
-        plan = JSON.parse(new TextDecoder().decode(again.body));
+        plan = JSON.parse(utf8.decode(again.body));
         body = kept;
         continue;
       }

@@ -324,10 +324,11 @@ function response(out, method) {
 async function ask(inst, req, input) {
   const me = {}; // this request, as the value of `running` (see settle)
   return new Promise((resolve) => {
-    let timer, poll, stash;
+    let timer, poll, stash, finished = false;
     let wait = PICKUP_MIN_MS;
     const since = Date.now();
     const finish = (res) => {
+      finished = true;
       clearTimeout(timer);
       clearTimeout(poll);
       resolve(res);
@@ -363,8 +364,6 @@ async function ask(inst, req, input) {
     };
     inst.waiters.add(settle);
     if (inst.dead) return finish(null);
-    timer = setTimeout(tick, KEEPALIVE_MS);
-    poll = setTimeout(pick, wait);
     const prev = inst.st.running;
     inst.st.running = me;
     try {
@@ -374,6 +373,12 @@ async function ask(inst, req, input) {
       inst.die(e);
     } finally {
       inst.st.running = prev;
+    }
+    // Most answers come within the call above (a cached token): only a
+    // request still waiting needs its timers.
+    if (!finished) {
+      timer = setTimeout(tick, KEEPALIVE_MS);
+      poll = setTimeout(pick, wait);
     }
   });
 }
