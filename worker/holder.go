@@ -120,7 +120,7 @@ func (o *Holder) handler(key string) *Handler {
 		h := &Handler{Getenv: o.Getenv, Transport: o.Transport, Coordinator: o.Coordinator,
 			Clock: o.Clock, Timeout: o.Timeout, Retry: o.Retry, Prefix: p}
 		if o.Store != nil {
-			h.cache = &HolderCache{Store: o.Store}
+			h.cache = &HolderCache{Store: o.Store, Clock: o.Clock}
 		}
 		if first == nil {
 			first = h
@@ -199,7 +199,11 @@ func (o *Holder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // unlike [TokenCache] it keeps the refresh token, and keeps an entry past
 // the refresh margin and past expiry (a Source renews an expired token
 // with its refresh token), for HolderKeep.
-type HolderCache struct{ Store Store }
+type HolderCache struct {
+	Store Store
+	// Clock tells how long a backoff has left (default the system's).
+	Clock tokenhelper.Clock
+}
 
 // HolderKeep is how long the holder keeps its last token: refresh tokens
 // outlive access tokens, by a lifetime the provider does not tell.
@@ -224,4 +228,40 @@ func (c *HolderCache) Put(ctx context.Context, key string, tok *tokenhelper.Toke
 // Delete implements tokenhelper.Cache.
 func (c *HolderCache) Delete(ctx context.Context, key string) error {
 	return c.Store.Delete(ctx, key)
+}
+
+// failureKey is where the holder keeps key's backoff, beside its token.
+func failureKey(key string) string { return key + "#failure" }
+
+// PutFailure implements tokenhelper.FailureCache: the object's backoff
+// is kept in its storage until the window ends, so that an object evicted
+// during it (workerd evicts an idle one after about 10 s) does not ask
+// the provider again when the next isolate asks it.
+func (c *HolderCache) PutFailure(ctx context.Context, key string, f tokenhelper.Failure) error {
+	clock := c.Clock
+	if clock == nil {
+		clock = tokenhelper.SystemClock
+	}
+	ttl := f.Until.Sub(clock.Now())
+	if ttl <= 0 {
+		return nil
+	}
+	b, err := json.Marshal(f)
+	if err != nil {
+		return err
+	}
+	return c.Store.Put(ctx, failureKey(key), b, ttl)
+}
+
+// GetFailure implements tokenhelper.FailureCache.
+func (c *HolderCache) GetFailure(ctx context.Context, key string) (*tokenhelper.Failure, error) {
+	b, err := c.Store.Get(ctx, failureKey(key))
+	if err != nil || b == nil {
+		return nil, err
+	}
+	var f tokenhelper.Failure
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, nil // not ours: no backoff
+	}
+	return &f, nil
 }

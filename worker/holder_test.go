@@ -197,6 +197,35 @@ func TestHolderBackoffSharedByAllAskers(t *testing.T) {
 	}
 }
 
+// TestHolderBackoffOutlivesEviction: the object's backoff is in its
+// storage, so a fresh object (after an eviction) inside the window repeats
+// the failure without a provider request, and asks again once it is over.
+func TestHolderBackoffOutlivesEviction(t *testing.T) {
+	f := newHolderFixture(t)
+	f.holder.Retry = tokenhelper.RetryPolicy{Attempts: 1}
+	f.demo.Fail(demoprovider.Fault{Kind: demoprovider.FaultStatus, Status: 503, Times: 1})
+	key := f.key(t)
+	if w := f.ask(t, key); w.Code == 200 {
+		t.Fatalf("the first ask, provider failing: got 200")
+	}
+	f.holder = f.newHolder() // evicted: a new instance, the same storage
+	f.holder.Retry = tokenhelper.RetryPolicy{Attempts: 1}
+	w := f.ask(t, key)
+	if w.Code == 200 || !strings.Contains(w.Body.String(), "repeated") {
+		t.Errorf("a fresh object inside the backoff: got %d %s, want the failure repeated", w.Code, w.Body)
+	}
+	if n := f.demo.Count(); n != 1 {
+		t.Errorf("provider requests inside the backoff after an eviction: got %d, want 1", n)
+	}
+	f.clock.Advance(time.Minute) // the window is over
+	if w := f.ask(t, key); w.Code != 200 {
+		t.Errorf("after the backoff: got %d %s, want 200", w.Code, w.Body)
+	}
+	if n := f.demo.Count(); n != 2 {
+		t.Errorf("provider requests after the backoff: got %d, want 2", n)
+	}
+}
+
 func TestHolderAskerCancellationDoesNotCancelTheRequest(t *testing.T) {
 	f := newHolderFixture(t)
 	f.demo.Fail(demoprovider.Fault{Kind: demoprovider.FaultSlow, Delay: 300 * time.Millisecond})
