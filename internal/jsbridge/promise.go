@@ -7,6 +7,13 @@ import (
 	"syscall/js"
 )
 
+// Via, when set, is the function Await hands a promise and its two
+// callbacks to instead of calling the promise's then: the Worker's entry
+// module sets it (binding.await, worker/cmd/worker) so that it knows on
+// behalf of which request Go continues, and can answer that request at
+// once rather than from its pick-up timer.
+var Via js.Value
+
 // Await waits for a JS promise. A rejection becomes an error carrying the
 // rejection's name and message. Both callbacks are released.
 func Await(p js.Value) (js.Value, error) {
@@ -25,7 +32,11 @@ func Await(p js.Value) (js.Value, error) {
 	})
 	defer then.Release()
 	defer catch.Release()
-	p.Call("then", then, catch)
+	if Via.Type() == js.TypeFunction {
+		Via.Invoke(p, then, catch)
+	} else {
+		p.Call("then", then, catch)
+	}
 	r := <-ch
 	return r.v, r.err
 }

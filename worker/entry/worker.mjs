@@ -188,7 +188,7 @@ let generation = 0;
 // anything, so all of this is synchronous.
 function start(st, env, ctx, mode, extra = {}) {
   const go = new Go();
-  const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id) };
+  const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
   const inst = { id: ++generation, st, go, binding, dead: false, ready: false, waiters: new Set() };
   inst.die = (cause) => {
     if (inst.dead) return;
@@ -235,6 +235,29 @@ function start(st, env, ctx, mode, extra = {}) {
   if (!inst.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
   if (inst.dead) throw inst.cause;
   return inst;
+}
+
+// awaitFor is how Go waits for a promise (internal/jsbridge, Await): it
+// runs Go's continuation (ok or fail) with st.running set to the request
+// Go was running for when it made the call. The promise was made in that
+// request's context, so its continuation runs there too, and an answer Go
+// gives that request within it can be sent at once instead of waiting for
+// the request's pick-up timer (see ask); answers for other requests are
+// still kept for their own timers.
+function awaitFor(st, p, ok, fail) {
+  const who = st.running;
+  const within = (f, v) => {
+    const prev = st.running;
+    st.running = who;
+    try {
+      f(v);
+    } catch {
+      // the Go program has ended: inst.die has run
+    } finally {
+      st.running = prev;
+    }
+  };
+  Promise.resolve(p).then((v) => within(ok, v), (e) => within(fail, e));
 }
 
 // KEEPALIVE_MS is how often a request still waiting on Go wakes up (see

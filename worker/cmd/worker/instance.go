@@ -12,6 +12,7 @@ import (
 
 	"github.com/syumai/workers"
 
+	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 	"github.com/tokenhelper/tokenhelper/worker/internal/wire"
 )
@@ -47,6 +48,7 @@ func serve(h http.Handler) {
 		return
 	}
 	binding := js.Global().Get("context").Get("binding")
+	jsbridge.Via = binding.Get("await")
 	// Made once and never released: it lives as long as the program.
 	binding.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
 		in, done := args[0].String(), args[1]
