@@ -70,7 +70,7 @@ func TestPageWorkbench(t *testing.T) {
 			if got := f.focused(); got != "result" {
 				t.Errorf("focus on %q after the token, want result", got)
 			}
-			for _, id := range []string{"card-access", "card-id", "card-refresh", "use-refresh", "lifetime"} {
+			for _, id := range []string{"access-card", "id-card", "card-refresh", "use-refresh", "lifetime"} {
 				if !f.visible(id) {
 					t.Errorf("#%s not shown", id)
 				}
@@ -97,10 +97,13 @@ func TestPageWorkbench(t *testing.T) {
 				t.Errorf("access token times %q, want exp as a date", got)
 			}
 
-			// The refresh token and the raw JSON are masked until revealed.
-			access := f.text("access-token")
-			if raw := f.text("raw-json"); strings.Contains(raw, access) || !strings.Contains(raw, "hidden") {
-				t.Errorf("raw JSON shows a token before Reveal: %s", raw)
+			// The access and ID tokens stand in their cards, encoded (as
+			// jwt.io shows them); the refresh token and the raw JSON are
+			// masked until revealed: revealed tokens are the only unmasked
+			// ones, each where it was revealed.
+			access, idToken := f.text("access-token"), f.text("id-token")
+			if raw := f.text("raw-json"); strings.Contains(raw, access) || !strings.Contains(raw, "hidden") || !strings.Contains(raw, `"token_type": `) {
+				t.Errorf("raw JSON before Reveal: %s", raw)
 			}
 			if got := f.text("refresh-shown"); !strings.Contains(got, "hidden") {
 				t.Errorf("refresh token shown as %q before Reveal", got)
@@ -110,10 +113,11 @@ func TestPageWorkbench(t *testing.T) {
 			if len(refresh) < 16 || strings.Contains(refresh, "hidden") {
 				t.Fatalf("revealed refresh token %q", refresh)
 			}
+			tokens := map[string]string{"access token": access, "ID token": idToken, "refresh token": refresh}
+			shownAt := map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}}
+			f.tokensOnlyAt("refresh token revealed", map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}, "refresh token": {"#refresh-shown"}}, tokens)
 			f.click("reveal-refresh")
-			if strings.Contains(f.pageText(), refresh) {
-				t.Error("the refresh token is in the page after Hide")
-			}
+			f.tokensOnlyAt("refresh token hidden", shownAt, tokens)
 			f.Screenshot("workbench-ripple-" + vp.name)
 			f.scheme("dark")
 			f.Screenshot("workbench-ripple-" + vp.name + "-dark")
@@ -122,16 +126,20 @@ func TestPageWorkbench(t *testing.T) {
 			f.axe("Ripple tokens")
 			f.click("raw-summary")
 			f.click("reveal-raw")
-			if raw := f.text("raw-json"); !strings.Contains(raw, access) || !strings.Contains(raw, refresh) {
-				t.Errorf("raw JSON after Reveal lacks the tokens: %s", raw)
+			// The provider's answer as sent: its own members beside the tokens.
+			var raw map[string]any
+			if err := json.Unmarshal([]byte(f.text("raw-json")), &raw); err != nil || raw["access_token"] != access || raw["id_token"] != idToken || raw["refresh_token"] != refresh || raw["expires_in"] != 86400.0 {
+				t.Errorf("raw JSON after Reveal (%v): %s", err, f.text("raw-json"))
 			}
+			f.tokensOnlyAt("raw JSON revealed", map[string][]string{"access token": {"#access-token", "#raw-json"}, "ID token": {"#id-token", "#raw-json"}, "refresh token": {"#raw-json"}}, tokens)
 			f.click("reveal-raw")
+			f.tokensOnlyAt("raw JSON hidden", shownAt, tokens)
 
 			// Every copy button: exactly what it names, never a secret.
 			if clip := f.copyWith("copy-curl"); !strings.Contains(clip, "curl -X POST") || strings.Contains(clip, clientSecret) || strings.Contains(clip, userPassword) {
 				t.Errorf("copied curl %q", clip)
 			}
-			for id, want := range map[string]string{"copy-token": access, "copy-id": f.text("id-token"), "copy-refresh": refresh} {
+			for id, want := range map[string]string{"access-copy": access, "id-copy": f.text("id-token"), "copy-refresh": refresh} {
 				if clip := f.copyWith(id); clip != want {
 					t.Errorf("%s copied %q, want %q", id, clip, want)
 				}
@@ -149,6 +157,7 @@ func TestPageWorkbench(t *testing.T) {
 			if curl := f.text("curl"); strings.Contains(curl, refresh) || !strings.Contains(curl, "refresh_token=****") {
 				t.Errorf("curl for the refresh grant: %s", curl)
 			}
+			f.tokensOnlyAt("refresh token filled in", map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}, "refresh token": {"#refresh-token=value"}}, tokens)
 			f.demo.Reset()
 			if !f.submit() {
 				t.Fatalf("refresh grant refused: %s %s", f.text("error-code"), f.text("error-message"))
@@ -281,9 +290,10 @@ func TestPageWorkerWorkbench(t *testing.T) {
 			if !f.submit() {
 				t.Fatalf("no token from the worker: %s", f.text("error-message"))
 			}
-			if f.visible("card-refresh") || f.visible("card-id") {
+			if f.visible("card-refresh") || f.visible("id-card") {
 				t.Error("refresh or ID token card shown for an access token alone")
 			}
+			f.tokensOnlyAt("worker token", map[string][]string{"access token": {"#access-token"}}, map[string]string{"access token": f.text("access-token")})
 			f.Screenshot("workbench-worker-" + vp.name)
 			f.noHorizontalScroll("worker token")
 			f.axe("worker token")
