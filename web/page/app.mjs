@@ -4,7 +4,8 @@
 // Nothing here stores, logs or renders a secret: the preview and the curl
 // come from the core already masked, and errors from the core never hold
 // one. The inputs are not named, so even a form submission without this
-// script would put nothing in the URL.
+// script would put nothing in the URL. Worker mode's route picker
+// (routes.mjs) is loaded when that mode is first chosen.
 import { load } from "./tokenhelper.mjs";
 import { copy, current, hideAnswer, listing, showToken, wire } from "./answer.mjs";
 
@@ -312,6 +313,36 @@ function showDemo() {
   });
 }
 
+// fillWorkerURL sets the worker token URL, as the route picker chose it.
+function fillWorkerURL(url) {
+  $("worker-url").value = url;
+  update();
+}
+
+let routes = null; // the Promise of routes.mjs, once worker mode was chosen
+
+// workerRoutes loads the route picker when worker mode is first chosen and
+// lists the routes of the worker base URL given (at first, the base of a
+// worker URL from the fragment).
+async function workerRoutes() {
+  routes ??= import("./routes.mjs").then((m) => {
+    const list = (again) => m.listRoutes(fillWorkerURL, again);
+    $("worker-base").addEventListener("change", () => list(false));
+    $("worker-base").addEventListener("keydown", (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault(); // Enter lists the routes; it does not submit
+      e.stopPropagation();
+      list(true);
+    });
+    $("list-routes").addEventListener("click", () => list(true));
+    $("worker-route").addEventListener("change", () => m.pick(fillWorkerURL));
+    if (!$("worker-base").value.trim() && $("worker-url").value.trim()) $("worker-base").value = m.workerBase($("worker-url").value);
+    return m;
+  });
+  const m = await routes;
+  if ($("worker-base").value.trim()) m.listRoutes(fillWorkerURL);
+}
+
 async function main() {
   $("status").textContent = "Loading the WebAssembly module…";
   try {
@@ -337,6 +368,7 @@ async function main() {
   $("provider").addEventListener("change", onProviderChange);
   $("mode-credentials").addEventListener("change", update);
   $("mode-worker").addEventListener("change", update);
+  $("mode-worker").addEventListener("change", workerRoutes);
   $("copy-curl").addEventListener("click", (e) => copy($("curl").textContent, $("curl"), e.currentTarget));
   wire();
   $("use-refresh").addEventListener("click", useRefresh);
