@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tokenhelper/tokenhelper/e2e/harness"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
@@ -267,9 +270,14 @@ func TestPageWorkerWorkbench(t *testing.T) {
 			w.Header().Set("Access-Control-Allow-Origin", o)
 			w.Header().Set("Vary", "Origin")
 		}
-		posts.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path != "/token" {
+		if r.Method == http.MethodGet && r.URL.Path == "/routes" {
+			// A route name the worker could not have: never put in a URL.
+			fmt.Fprint(w, `{"routes":[{"name":"ripple","mode":"mint"},{"name":"wave","mode":"pass"},{"name":"../x","mode":"pass"}]}`)
+			return
+		}
+		posts.Add(1)
+		if r.URL.Path != "/token" && r.URL.Path != "/wave/token" {
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprint(w, `{"error":"not_found","error_description":"no such endpoint; POST /token"}`)
 			return
@@ -297,6 +305,23 @@ func TestPageWorkerWorkbench(t *testing.T) {
 			f.Screenshot("workbench-worker-" + vp.name)
 			f.noHorizontalScroll("worker token")
 			f.axe("worker token")
+
+			// The worker's routes, listed on Enter and offered in a picker.
+			f.typeInto("worker-base", worker)
+			f.pressEnter("worker-base")
+			f.Run(10*time.Second, chromedp.Poll[chromedp.Void](`!document.getElementById("route-field").hidden`, chromedp.WithPollingTimeout(5*time.Second)))
+			if got := harness.Eval[string](f.Tab, `[...document.getElementById("worker-route").options].map((o) => o.value).join(",")`); got != ",ripple,wave" {
+				t.Errorf("the route picker offers %q, want ,ripple,wave", got)
+			}
+			f.set("worker-route", "wave")
+			if got := harness.Eval[string](f.Tab, `document.getElementById("worker-url").value`); got != worker+"/wave/token" {
+				t.Errorf("choosing wave filled in %q, want %s/wave/token", got, worker)
+			}
+			f.noHorizontalScroll("worker routes")
+			f.axe("worker routes")
+			if !f.submit() {
+				t.Fatalf("no token from the wave route: %s", f.text("error-message"))
+			}
 		})
 	}
 	f.T = t

@@ -321,10 +321,11 @@ function fillWorkerURL(url) {
 
 let routes = null; // the Promise of routes.mjs, once worker mode was chosen
 
-// workerRoutes loads the route picker when worker mode is first chosen and
-// lists the routes of the worker base URL given (at first, the base of a
-// worker URL from the fragment).
-async function workerRoutes() {
+// workerRoutes loads the route picker when worker mode is first chosen,
+// with the worker base URL taken from a worker URL already given (from
+// the fragment); the routes are listed when the user asks (Enter, a
+// change of the base URL or List routes), not before.
+function workerRoutes() {
   routes ??= import("./routes.mjs").then((m) => {
     const list = (again) => m.listRoutes(fillWorkerURL, again);
     $("worker-base").addEventListener("change", () => list(false));
@@ -339,8 +340,6 @@ async function workerRoutes() {
     if (!$("worker-base").value.trim() && $("worker-url").value.trim()) $("worker-base").value = m.workerBase($("worker-url").value);
     return m;
   });
-  const m = await routes;
-  if ($("worker-base").value.trim()) m.listRoutes(fillWorkerURL);
 }
 
 async function main() {
