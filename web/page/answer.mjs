@@ -15,11 +15,6 @@ export function current() {
   return shown;
 }
 
-// listing joins words as a sentence does: "A", "A and B", "A, B and C".
-export function listing(words) {
-  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
-}
-
 // copy puts text on the clipboard; where the browser refuses, it selects
 // the element showing it, for the user to copy.
 export async function copy(text, shownIn, button) {
@@ -108,8 +103,8 @@ export function showToken(th, tok, { elapsed, source, from, refreshable }) {
     $("use-refresh").hidden = !refreshable;
   }
   renderRaw();
-  const names = [["an access token", tok.access_token], ["an ID token", tok.id_token], ["a refresh token", tok.refresh_token]].filter(([, v]) => v).map(([n]) => n);
-  $("result-summary").textContent = `${from} answered with ${listing(names)} (${tok.token_type}) in ${Math.round(elapsed)} ms.`;
+  const names = [["access", tok.access_token], ["ID", tok.id_token], ["refresh", tok.refresh_token]].filter(([, v]) => v).map(([n]) => n);
+  $("result-summary").textContent = `${from} answered in ${Math.round(elapsed)} ms. Tokens: ${names.join(", ")} (${tok.token_type}).`;
   $("elapsed").textContent = `${Math.round(elapsed)} ms, from sending to the answer read (retries included)`;
   $("expires-in").textContent = tok.expires_in ? `${tok.expires_in} s (${duration(tok.expires_in * 1000)})` : "not sent by the provider";
   $("token-scope").textContent = scopeOf(tok, access.claims);

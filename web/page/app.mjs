@@ -1,13 +1,16 @@
 // app.mjs: the tokenhelper page. It reads the form into tokenhelper.mjs
 // options, shows the request the core would send (secrets masked), gets
 // the tokens and hands them to answer.mjs, which shows each one decoded.
+// At start only what load() and the form need runs: wasm.mjs compiles the
+// WebAssembly while the modules load, the answer pane's modules are
+// fetched once the module is ready.
 // Nothing here stores, logs or renders a secret: the preview and the curl
 // come from the core already masked, and errors from the core never hold
 // one. The inputs are not named, so even a form submission without this
 // script would put nothing in the URL. Worker mode's route picker
 // (routes.mjs) is loaded when that mode is first chosen.
 import { load } from "./tokenhelper.mjs";
-import { copy, current, hideAnswer, listing, showToken, wire } from "./answer.mjs";
+import { compiled } from "./wasm.mjs";
 
 const $ = (id) => document.getElementById(id);
 const started = performance.now();
@@ -207,6 +210,23 @@ function row(name, value) {
   return tr;
 }
 
+// listing joins labels as a sentence does: "A", "A and B", "A, B and C".
+function listing(words) {
+  return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
+}
+
+let pane = null; // the Promise of answer.mjs, wired
+
+// answerPane is answer.mjs, the answer pane: imported (and its buttons
+// wired) once, when the module is ready or first needed.
+function answerPane() {
+  pane ??= import("./answer.mjs").then((m) => {
+    m.wire();
+    return m;
+  });
+  return pane;
+}
+
 // renderPreview shows the request, or what keeps it from being sent, once,
 // and says the same on the button, which stays disabled until it can send.
 function renderPreview() {
@@ -272,13 +292,14 @@ async function submit(ev) {
   button.disabled = true;
   button.textContent = "Getting a token…";
   $("status").textContent = "";
-  hideAnswer();
+  const answer = await answerPane();
+  answer.hideAnswer();
   const t0 = performance.now();
   try {
     const tok = await th.requestToken(o);
     const p = providers.find((q) => q.id === source);
     const from = source === "worker" ? "The worker" : (p?.name ?? "The provider");
-    showToken(th, tok, { elapsed: performance.now() - t0, source, from, refreshable: Boolean(p?.grants.includes("refresh_token")) });
+    answer.showToken(th, tok, { elapsed: performance.now() - t0, source, from, refreshable: Boolean(p?.grants.includes("refresh_token")) });
   } catch (err) {
     renderError(err, performance.now() - t0);
   } finally {
@@ -287,8 +308,8 @@ async function submit(ev) {
 }
 
 // useRefresh fills in the refresh_token grant with the refresh token shown.
-function useRefresh() {
-  const { token, source: provider } = current();
+async function useRefresh() {
+  const { token, source: provider } = (await answerPane()).current();
   $("mode-credentials").checked = true;
   if ($("provider").value !== provider) {
     $("provider").value = provider;
@@ -345,7 +366,7 @@ function workerRoutes() {
 async function main() {
   $("status").textContent = "Loading the WebAssembly module…";
   try {
-    th = await load();
+    th = await load({ wasm: await compiled });
   } catch (err) {
     $("status").textContent = `Could not load the WebAssembly module: ${err.message}. Reload the page; if it persists, check that tokenhelper.wasm is served as application/wasm.`;
     $("status").className = "error-text";
@@ -368,8 +389,11 @@ async function main() {
   $("mode-credentials").addEventListener("change", update);
   $("mode-worker").addEventListener("change", update);
   $("mode-worker").addEventListener("change", workerRoutes);
-  $("copy-curl").addEventListener("click", (e) => copy($("curl").textContent, $("curl"), e.currentTarget));
-  wire();
+  answerPane();
+  $("copy-curl").addEventListener("click", (e) => {
+    const button = e.currentTarget;
+    answerPane().then((m) => m.copy($("curl").textContent, $("curl"), button));
+  });
   $("use-refresh").addEventListener("click", useRefresh);
   form.addEventListener("submit", submit);
   // Enter while a field is missing: the disabled button would swallow it;
