@@ -340,27 +340,34 @@ function fillWorkerURL(url) {
   update();
 }
 
-let routes = null; // the Promise of routes.mjs, once worker mode was chosen
+let routes = null; // the Promise of routes.mjs, once needed
 
-// workerRoutes loads the route picker when worker mode is first chosen,
-// with the worker base URL taken from a worker URL already given (from
-// the fragment); the routes are listed when the user asks (Enter, a
-// change of the base URL or List routes), not before.
-function workerRoutes() {
-  routes ??= import("./routes.mjs").then((m) => {
-    const list = (again) => m.listRoutes(fillWorkerURL, again);
-    $("worker-base").addEventListener("change", () => list(false));
-    $("worker-base").addEventListener("keydown", (e) => {
-      if (e.key !== "Enter") return;
-      e.preventDefault(); // Enter lists the routes; it does not submit
-      e.stopPropagation();
-      list(true);
-    });
-    $("list-routes").addEventListener("click", () => list(true));
-    $("worker-route").addEventListener("change", () => m.pick(fillWorkerURL));
-    if (!$("worker-base").value.trim() && $("worker-url").value.trim()) $("worker-base").value = m.workerBase($("worker-url").value);
-    return m;
+// routePicker is routes.mjs, the worker mode's route picker, imported when
+// worker mode is first chosen or the route fields first used.
+function routePicker() {
+  routes ??= import("./routes.mjs");
+  return routes;
+}
+
+// wireRoutes attaches the route fields: the routes are listed when the
+// user asks (Enter, a change of the base URL, List routes), not before.
+function wireRoutes() {
+  const list = (again) => routePicker().then((m) => m.listRoutes(fillWorkerURL, again));
+  $("worker-base").addEventListener("change", () => list(false));
+  $("worker-base").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault(); // Enter lists the routes; it does not submit
+    e.stopPropagation();
+    list(true);
   });
+  $("list-routes").addEventListener("click", () => list(true));
+  $("worker-route").addEventListener("change", () => routePicker().then((m) => m.pick(fillWorkerURL)));
+  // Worker mode: the base URL of a worker URL already given (from the fragment).
+  $("mode-worker").addEventListener("change", () =>
+    routePicker().then((m) => {
+      if (!$("worker-base").value.trim() && $("worker-url").value.trim()) $("worker-base").value = m.workerBase($("worker-url").value);
+    }),
+  );
 }
 
 async function main() {
@@ -388,7 +395,7 @@ async function main() {
   $("provider").addEventListener("change", onProviderChange);
   $("mode-credentials").addEventListener("change", update);
   $("mode-worker").addEventListener("change", update);
-  $("mode-worker").addEventListener("change", workerRoutes);
+  wireRoutes();
   answerPane();
   $("copy-curl").addEventListener("click", (e) => {
     const button = e.currentTarget;

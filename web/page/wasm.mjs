@@ -3,8 +3,10 @@
 // arrives (app.mjs and its imports wait until all of them are in), and its
 // fetch takes the bytes the <link rel="preload"> already asked for;
 // app.mjs hands the compiled module to load(). Where streaming compilation
-// fails (a server that does not send application/wasm), compiled is
-// undefined and load() fetches the module itself, reporting what went wrong.
-export const compiled = WebAssembly.compileStreaming(
-  fetch(new URL("./tokenhelper.wasm", import.meta.url), { credentials: "same-origin" }),
-).catch(() => undefined);
+// is missing or fails (a server that does not send application/wasm, a
+// browser without WebAssembly), compiled is undefined and load() fetches
+// the module itself, reporting what went wrong.
+export const compiled =
+  typeof globalThis.WebAssembly?.compileStreaming === "function"
+    ? WebAssembly.compileStreaming(fetch(new URL("./tokenhelper.wasm", import.meta.url), { credentials: "same-origin" })).catch(() => undefined)
+    : Promise.resolve(undefined);
