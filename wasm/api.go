@@ -109,7 +109,8 @@ func pageOrigin() string {
 }
 
 // requestToken returns a Promise of the token the options describe; an
-// abort of signal (an AbortSignal, or undefined) cancels the request.
+// abort of signal (an AbortSignal, or undefined) cancels the request. The
+// token carries raw: the answer's members as received (see recorder).
 func requestToken(o, signal js.Value) any {
 	opts, err := readOptions(o)
 	if err != nil {
@@ -122,16 +123,23 @@ func requestToken(o, signal js.Value) any {
 		}
 		ctx, cancel := jsbridge.Context(signal)
 		defer cancel()
+		c := clientFor(opts)
+		rec := &recorder{next: c.Transport}
+		c.Transport = rec
 		var tok *tokenhelper.Token
 		if opts.worker != nil {
-			tok, err = opts.worker.Token(ctx, clientFor(opts))
+			tok, err = opts.worker.Token(ctx, c)
 		} else {
-			tok, err = client().Do(ctx, req)
+			tok, err = c.Do(ctx, req)
 		}
 		if err != nil {
 			return nil, err
 		}
-		return tokenValue(tok), nil
+		v := tokenValue(tok)
+		if raw := rec.answer(opts.cfg.ClientSecret, opts.cfg.Password); raw != "" {
+			v.Set("raw", js.Global().Get("JSON").Call("parse", raw))
+		}
+		return v, nil
 	})
 }
 

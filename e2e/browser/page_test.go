@@ -185,8 +185,8 @@ func TestPageProfiles(t *testing.T) {
 
 			// What the page shows.
 			var claims map[string]any
-			if err := json.Unmarshal([]byte(f.text("jwt-claims")), &claims); err != nil {
-				t.Fatalf("claims %q: %v", f.text("jwt-claims"), err)
+			if err := json.Unmarshal([]byte(f.text("access-claims")), &claims); err != nil {
+				t.Fatalf("claims %q: %v", f.text("access-claims"), err)
 			}
 			sub := demoprovider.DefaultClientID
 			if c.grant == "password" {
@@ -195,7 +195,7 @@ func TestPageProfiles(t *testing.T) {
 			if claims["provider"] != c.profile || claims["sub"] != sub || claims["exp"] == nil || claims["iat"] == nil {
 				t.Errorf("claims = %v, want provider %s, sub %s, exp, iat", claims, c.profile, sub)
 			}
-			if h := f.text("jwt-header"); !strings.Contains(h, `"alg": "EdDSA"`) {
+			if h := f.text("access-header"); !strings.Contains(h, `"alg": "EdDSA"`) {
 				t.Errorf("header = %s, want alg EdDSA", h)
 			}
 			if got := f.text("expires-at"); !strings.Contains(got, time.Now().Add(24*time.Hour).UTC().Format("2006-01-02")) {
@@ -349,7 +349,7 @@ func TestPageWorkerMode(t *testing.T) {
 	if len(got) != 1 || got[0] != "POST /token body= ct=" {
 		t.Errorf("worker received %q, want one bodiless POST /token", got)
 	}
-	if c := f.text("jwt-claims"); !strings.Contains(c, `"sub": "via-worker"`) {
+	if c := f.text("access-claims"); !strings.Contains(c, `"sub": "via-worker"`) {
 		t.Errorf("claims %s, want sub via-worker", c)
 	}
 	if c := f.text("countdown"); !strings.HasPrefix(c, "expires in 4 min") && !strings.HasPrefix(c, "expires in 5 min") {
@@ -358,7 +358,7 @@ func TestPageWorkerMode(t *testing.T) {
 
 	// Copy token: the clipboard then holds exactly the access token.
 	f.grantClipboard()
-	if clip := f.copyWith("copy-token"); clip != f.text("access-token") {
+	if clip := f.copyWith("access-copy"); clip != f.text("access-token") {
 		t.Errorf("clipboard %q, want the access token", clip)
 	}
 }

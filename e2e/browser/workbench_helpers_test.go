@@ -163,3 +163,41 @@ func (f *fixture) pageText() string {
 	return harness.Eval[string](f.Tab, `[document.documentElement.outerHTML, document.body.innerText,
 		[...document.querySelectorAll("input:not([type=password]), textarea, select")].map((e) => e.value).join("\n")].join("\n")`)
 }
+
+// tokenPlaces lists where token stands whole and unmasked in the page,
+// sorted: "#id" (or a tag within one) for each innermost element whose
+// text holds it, "…@name" for an attribute, "…=value" for an input's
+// value (password inputs included: the list is of every place).
+func (f *fixture) tokenPlaces(token string) []string {
+	f.T.Helper()
+	js := fmt.Sprintf(`((tok) => {
+		const name = (el) => el.id ? "#" + el.id : el.tagName.toLowerCase() + " in " + (el.parentElement ? name(el.parentElement) : "document");
+		const out = new Set();
+		for (const el of document.querySelectorAll("*")) {
+			if (el.textContent.includes(tok) && ![...el.children].some((c) => c.textContent.includes(tok))) out.add(name(el));
+			for (const a of el.attributes) if (a.value.includes(tok)) out.add(name(el) + "@" + a.name);
+			if (typeof el.value === "string" && el.value.includes(tok)) out.add(name(el) + "=value");
+		}
+		return [...out].sort().join("\n");
+	})(%q)`, token)
+	s := harness.Eval[string](f.Tab, js)
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, "\n")
+}
+
+// tokensOnlyAt fails unless each token (by name) stands unmasked at
+// exactly the places given (see tokenPlaces): the places where the page
+// shows it, or where the user revealed it.
+func (f *fixture) tokensOnlyAt(state string, want map[string][]string, tokens map[string]string) {
+	f.T.Helper()
+	for name, tok := range tokens {
+		if len(tok) < 16 {
+			f.T.Fatalf("%s: the %s %q is too short to search for", state, name, tok)
+		}
+		if got := f.tokenPlaces(tok); strings.Join(got, " ") != strings.Join(want[name], " ") {
+			f.T.Errorf("%s: the %s stands unmasked at %q, want %q", state, name, got, want[name])
+		}
+	}
+}

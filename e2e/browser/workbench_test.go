@@ -10,6 +10,9 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/tokenhelper/tokenhelper/e2e/harness"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
@@ -70,7 +73,7 @@ func TestPageWorkbench(t *testing.T) {
 			if got := f.focused(); got != "result" {
 				t.Errorf("focus on %q after the token, want result", got)
 			}
-			for _, id := range []string{"card-access", "card-id", "card-refresh", "use-refresh", "lifetime"} {
+			for _, id := range []string{"access-card", "id-card", "card-refresh", "use-refresh", "lifetime"} {
 				if !f.visible(id) {
 					t.Errorf("#%s not shown", id)
 				}
@@ -97,10 +100,13 @@ func TestPageWorkbench(t *testing.T) {
 				t.Errorf("access token times %q, want exp as a date", got)
 			}
 
-			// The refresh token and the raw JSON are masked until revealed.
-			access := f.text("access-token")
-			if raw := f.text("raw-json"); strings.Contains(raw, access) || !strings.Contains(raw, "hidden") {
-				t.Errorf("raw JSON shows a token before Reveal: %s", raw)
+			// The access and ID tokens stand in their cards, encoded (as
+			// jwt.io shows them); the refresh token and the raw JSON are
+			// masked until revealed: revealed tokens are the only unmasked
+			// ones, each where it was revealed.
+			access, idToken := f.text("access-token"), f.text("id-token")
+			if raw := f.text("raw-json"); strings.Contains(raw, access) || !strings.Contains(raw, "hidden") || !strings.Contains(raw, `"token_type": `) {
+				t.Errorf("raw JSON before Reveal: %s", raw)
 			}
 			if got := f.text("refresh-shown"); !strings.Contains(got, "hidden") {
 				t.Errorf("refresh token shown as %q before Reveal", got)
@@ -110,10 +116,11 @@ func TestPageWorkbench(t *testing.T) {
 			if len(refresh) < 16 || strings.Contains(refresh, "hidden") {
 				t.Fatalf("revealed refresh token %q", refresh)
 			}
+			tokens := map[string]string{"access token": access, "ID token": idToken, "refresh token": refresh}
+			shownAt := map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}}
+			f.tokensOnlyAt("refresh token revealed", map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}, "refresh token": {"#refresh-shown"}}, tokens)
 			f.click("reveal-refresh")
-			if strings.Contains(f.pageText(), refresh) {
-				t.Error("the refresh token is in the page after Hide")
-			}
+			f.tokensOnlyAt("refresh token hidden", shownAt, tokens)
 			f.Screenshot("workbench-ripple-" + vp.name)
 			f.scheme("dark")
 			f.Screenshot("workbench-ripple-" + vp.name + "-dark")
@@ -122,16 +129,20 @@ func TestPageWorkbench(t *testing.T) {
 			f.axe("Ripple tokens")
 			f.click("raw-summary")
 			f.click("reveal-raw")
-			if raw := f.text("raw-json"); !strings.Contains(raw, access) || !strings.Contains(raw, refresh) {
-				t.Errorf("raw JSON after Reveal lacks the tokens: %s", raw)
+			// The provider's answer as sent: its own members beside the tokens.
+			var raw map[string]any
+			if err := json.Unmarshal([]byte(f.text("raw-json")), &raw); err != nil || raw["access_token"] != access || raw["id_token"] != idToken || raw["refresh_token"] != refresh || raw["expires_in"] != 86400.0 {
+				t.Errorf("raw JSON after Reveal (%v): %s", err, f.text("raw-json"))
 			}
+			f.tokensOnlyAt("raw JSON revealed", map[string][]string{"access token": {"#access-token", "#raw-json"}, "ID token": {"#id-token", "#raw-json"}, "refresh token": {"#raw-json"}}, tokens)
 			f.click("reveal-raw")
+			f.tokensOnlyAt("raw JSON hidden", shownAt, tokens)
 
 			// Every copy button: exactly what it names, never a secret.
 			if clip := f.copyWith("copy-curl"); !strings.Contains(clip, "curl -X POST") || strings.Contains(clip, clientSecret) || strings.Contains(clip, userPassword) {
 				t.Errorf("copied curl %q", clip)
 			}
-			for id, want := range map[string]string{"copy-token": access, "copy-id": f.text("id-token"), "copy-refresh": refresh} {
+			for id, want := range map[string]string{"access-copy": access, "id-copy": f.text("id-token"), "copy-refresh": refresh} {
 				if clip := f.copyWith(id); clip != want {
 					t.Errorf("%s copied %q, want %q", id, clip, want)
 				}
@@ -149,6 +160,7 @@ func TestPageWorkbench(t *testing.T) {
 			if curl := f.text("curl"); strings.Contains(curl, refresh) || !strings.Contains(curl, "refresh_token=****") {
 				t.Errorf("curl for the refresh grant: %s", curl)
 			}
+			f.tokensOnlyAt("refresh token filled in", map[string][]string{"access token": {"#access-token"}, "ID token": {"#id-token"}, "refresh token": {"#refresh-token=value"}}, tokens)
 			f.demo.Reset()
 			if !f.submit() {
 				t.Fatalf("refresh grant refused: %s %s", f.text("error-code"), f.text("error-message"))
@@ -258,9 +270,14 @@ func TestPageWorkerWorkbench(t *testing.T) {
 			w.Header().Set("Access-Control-Allow-Origin", o)
 			w.Header().Set("Vary", "Origin")
 		}
-		posts.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		if r.URL.Path != "/token" {
+		if r.Method == http.MethodGet && r.URL.Path == "/routes" {
+			// A route name the worker could not have: never put in a URL.
+			fmt.Fprint(w, `{"routes":[{"name":"ripple","mode":"mint"},{"name":"wave","mode":"pass"},{"name":"../x","mode":"pass"}]}`)
+			return
+		}
+		posts.Add(1)
+		if r.URL.Path != "/token" && r.URL.Path != "/wave/token" {
 			w.WriteHeader(http.StatusNotFound)
 			fmt.Fprint(w, `{"error":"not_found","error_description":"no such endpoint; POST /token"}`)
 			return
@@ -281,12 +298,30 @@ func TestPageWorkerWorkbench(t *testing.T) {
 			if !f.submit() {
 				t.Fatalf("no token from the worker: %s", f.text("error-message"))
 			}
-			if f.visible("card-refresh") || f.visible("card-id") {
+			if f.visible("card-refresh") || f.visible("id-card") {
 				t.Error("refresh or ID token card shown for an access token alone")
 			}
+			f.tokensOnlyAt("worker token", map[string][]string{"access token": {"#access-token"}}, map[string]string{"access token": f.text("access-token")})
 			f.Screenshot("workbench-worker-" + vp.name)
 			f.noHorizontalScroll("worker token")
 			f.axe("worker token")
+
+			// The worker's routes, listed on Enter and offered in a picker.
+			f.typeInto("worker-base", worker)
+			f.pressEnter("worker-base")
+			f.Run(10*time.Second, chromedp.Poll[chromedp.Void](`!document.getElementById("route-field").hidden`, chromedp.WithPollingTimeout(5*time.Second)))
+			if got := harness.Eval[string](f.Tab, `[...document.getElementById("worker-route").options].map((o) => o.value).join(",")`); got != ",ripple,wave" {
+				t.Errorf("the route picker offers %q, want ,ripple,wave", got)
+			}
+			f.set("worker-route", "wave")
+			if got := harness.Eval[string](f.Tab, `document.getElementById("worker-url").value`); got != worker+"/wave/token" {
+				t.Errorf("choosing wave filled in %q, want %s/wave/token", got, worker)
+			}
+			f.noHorizontalScroll("worker routes")
+			f.axe("worker routes")
+			if !f.submit() {
+				t.Fatalf("no token from the wave route: %s", f.text("error-message"))
+			}
 		})
 	}
 	f.T = t

@@ -1,11 +1,16 @@
 // app.mjs: the tokenhelper page. It reads the form into tokenhelper.mjs
 // options, shows the request the core would send (secrets masked), gets
-// the tokens and shows each one decoded. Nothing here stores, logs or renders a
-// secret: the preview and the curl come from the core already masked, and
-// errors from the core never hold one. The inputs are not named, so even a
-// form submission without this script would put nothing in the URL.
+// the tokens and hands them to answer.mjs, which shows each one decoded.
+// At start only what load() and the form need runs: wasm.mjs compiles the
+// WebAssembly while the modules load, the answer pane's modules are
+// fetched once the module is ready.
+// Nothing here stores, logs or renders a secret: the preview and the curl
+// come from the core already masked, and errors from the core never hold
+// one. The inputs are not named, so even a form submission without this
+// script would put nothing in the URL. Worker mode's route picker
+// (routes.mjs) is loaded when that mode is first chosen.
 import { load } from "./tokenhelper.mjs";
-import { date, duration, masked, renderJWT } from "./jwtview.mjs";
+import { compiled } from "./wasm.mjs";
 
 const $ = (id) => document.getElementById(id);
 const started = performance.now();
@@ -59,8 +64,6 @@ const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "cli
 let th;
 let providers = [];
 let demoBase = "";
-let countdown = 0;
-let shown = null; // the token shown, with the provider that issued it
 let firstMissing = null; // the input to fill in first, for Enter with a field missing
 
 // FIELDS names the core's configuration fields (the field of a config
@@ -212,6 +215,18 @@ function listing(words) {
   return words.length < 2 ? words.join("") : `${words.slice(0, -1).join(", ")} and ${words.at(-1)}`;
 }
 
+let pane = null; // the Promise of answer.mjs, wired
+
+// answerPane is answer.mjs, the answer pane: imported (and its buttons
+// wired) once, when the module is ready or first needed.
+function answerPane() {
+  pane ??= import("./answer.mjs").then((m) => {
+    m.wire();
+    return m;
+  });
+  return pane;
+}
+
 // renderPreview shows the request, or what keeps it from being sent, once,
 // and says the same on the button, which stays disabled until it can send.
 function renderPreview() {
@@ -248,94 +263,6 @@ function renderPreview() {
   $("curl").textContent = req.curl;
 }
 
-function tick(tok) {
-  const left = tok.expires_at - Date.now();
-  const lifetime = tok.expires_at - tok.obtained_at;
-  const share = lifetime > 0 ? Math.min(1, Math.max(0, left / lifetime)) : 0;
-  const pct = Math.round(share * 100);
-  $("countdown").textContent = left > 0 ? `expires in ${duration(left)} (${pct} % of its lifetime left)` : `expired ${duration(left)} ago`;
-  $("lifetime").value = share;
-  $("lifetime").textContent = `${pct} %`;
-}
-
-const ACCESS = { encoded: "access-token", kind: "token-kind", decoded: "access-decoded", note: "decode-note", header: "jwt-header", claims: "jwt-claims", times: "access-times" };
-const ID = { encoded: "id-token", kind: "id-kind", decoded: "id-decoded", note: "id-note", header: "id-header", claims: "id-claims", times: "id-times" };
-const TOKEN_NAMES = ["access_token", "id_token", "refresh_token"];
-
-// renderRaw shows the response's fields, the tokens masked unless revealed.
-function renderRaw() {
-  const tok = shown.token;
-  const reveal = $("reveal-raw").getAttribute("aria-pressed") === "true";
-  const out = {};
-  for (const k of ["access_token", "token_type", "expires_in", "refresh_token", "id_token", "scope"]) {
-    if (tok[k] === undefined || tok[k] === "") continue;
-    out[k] = TOKEN_NAMES.includes(k) && !reveal ? masked(tok[k]) : tok[k];
-  }
-  $("raw-json").textContent = JSON.stringify(out, null, 2);
-  $("reveal-raw").textContent = reveal ? "Hide tokens" : "Reveal tokens";
-}
-
-function renderRefresh() {
-  const rt = shown.token.refresh_token;
-  const reveal = $("reveal-refresh").getAttribute("aria-pressed") === "true";
-  $("refresh-shown").textContent = reveal ? rt : masked(rt);
-  $("refresh-shown").classList.toggle("masked", !reveal);
-  $("reveal-refresh").textContent = reveal ? "Hide" : "Reveal";
-}
-
-function toggle(button, render) {
-  button.setAttribute("aria-pressed", String(button.getAttribute("aria-pressed") !== "true"));
-  render();
-}
-
-// scopeOf is the scope the response sent, else the one in the claims.
-function scopeOf(tok, claims) {
-  if (tok.scope) return `${tok.scope} (from the response)`;
-  const c = claims?.scope ?? claims?.scp;
-  if (typeof c === "string" && c) return `${c} (from the access token's claims)`;
-  if (Array.isArray(c) && c.length) return `${c.join(" ")} (from the access token's claims)`;
-  return "none sent";
-}
-
-function renderToken(tok, elapsed, source) {
-  shown = { token: tok, provider: source };
-  for (const b of ["reveal-raw", "reveal-refresh"]) $(b).setAttribute("aria-pressed", "false");
-  const access = renderJWT(th, ACCESS, tok.access_token, "access token");
-  $("card-id").hidden = !tok.id_token;
-  if (tok.id_token) renderJWT(th, ID, tok.id_token, "ID token");
-  $("card-refresh").hidden = !tok.refresh_token;
-  if (tok.refresh_token) {
-    renderRefresh();
-    $("refresh-kind").textContent = `${tok.refresh_token.length} characters`;
-    const p = providers.find((q) => q.id === source);
-    $("use-refresh").hidden = !p?.grants.includes("refresh_token");
-  }
-  renderRaw();
-  const names = [["an access token", tok.access_token], ["an ID token", tok.id_token], ["a refresh token", tok.refresh_token]].filter(([, v]) => v).map(([n]) => n);
-  const from = source === "worker" ? "The worker" : (providers.find((q) => q.id === source)?.name ?? "The provider");
-  $("result-summary").textContent = `${from} answered with ${listing(names)} (${tok.token_type}) in ${Math.round(elapsed)} ms.`;
-  $("elapsed").textContent = `${Math.round(elapsed)} ms, from sending to the answer read (retries included)`;
-  $("expires-in").textContent = tok.expires_in ? `${tok.expires_in} s (${duration(tok.expires_in * 1000)})` : "not sent by the provider";
-  $("token-scope").textContent = scopeOf(tok, access.claims);
-  clearInterval(countdown);
-  $("lifetime").hidden = !tok.expires_at;
-  if (tok.expires_at) {
-    $("expires-at").textContent = date(tok.expires_at);
-    tick(tok);
-    countdown = setInterval(() => tick(tok), 1000);
-  } else {
-    $("expires-at").textContent = "unknown";
-    $("countdown").textContent = "no expiry known";
-  }
-  const claims = access.claims;
-  const iat = claims && typeof claims.iat === "number" ? claims.iat * 1000 : tok.obtained_at;
-  $("issued-at").textContent = iat ? date(iat) : "—";
-  $("empty").hidden = true;
-  $("result").hidden = false;
-  $("result").focus({ preventScroll: true });
-  $("result").scrollIntoView?.({ block: "start" });
-}
-
 function renderError(err, elapsed) {
   const code = err?.code || "error";
   $("error-code").textContent = code;
@@ -365,13 +292,14 @@ async function submit(ev) {
   button.disabled = true;
   button.textContent = "Getting a token…";
   $("status").textContent = "";
-  $("error").hidden = true;
-  $("result").hidden = true;
-  clearInterval(countdown);
+  const answer = await answerPane();
+  answer.hideAnswer();
   const t0 = performance.now();
   try {
     const tok = await th.requestToken(o);
-    renderToken(tok, performance.now() - t0, source);
+    const p = providers.find((q) => q.id === source);
+    const from = source === "worker" ? "The worker" : (p?.name ?? "The provider");
+    answer.showToken(th, tok, { elapsed: performance.now() - t0, source, from, refreshable: Boolean(p?.grants.includes("refresh_token")) });
   } catch (err) {
     renderError(err, performance.now() - t0);
   } finally {
@@ -380,8 +308,8 @@ async function submit(ev) {
 }
 
 // useRefresh fills in the refresh_token grant with the refresh token shown.
-function useRefresh() {
-  const { token, provider } = shown;
+async function useRefresh() {
+  const { token, source: provider } = (await answerPane()).current();
   $("mode-credentials").checked = true;
   if ($("provider").value !== provider) {
     $("provider").value = provider;
@@ -395,20 +323,6 @@ function useRefresh() {
   $("get-token").scrollIntoView?.({ block: "center" });
 }
 
-// copy puts text on the clipboard; where the browser refuses, it selects
-// the element showing it, for the user to copy.
-async function copy(text, shownIn, button) {
-  const label = button.dataset.label ?? (button.dataset.label = button.textContent);
-  try {
-    await navigator.clipboard.writeText(text);
-    button.textContent = "Copied";
-  } catch {
-    getSelection()?.selectAllChildren(shownIn);
-    button.textContent = "Selected: press Ctrl+C";
-  }
-  setTimeout(() => (button.textContent = label), 2000);
-}
-
 function showDemo() {
   $("demo-banner").hidden = false;
   $("demo-base").textContent = demoBase;
@@ -420,10 +334,46 @@ function showDemo() {
   });
 }
 
+// fillWorkerURL sets the worker token URL, as the route picker chose it.
+function fillWorkerURL(url) {
+  $("worker-url").value = url;
+  update();
+}
+
+let routes = null; // the Promise of routes.mjs, once needed
+
+// routePicker is routes.mjs, the worker mode's route picker, imported when
+// worker mode is first chosen or the route fields first used.
+function routePicker() {
+  routes ??= import("./routes.mjs");
+  return routes;
+}
+
+// wireRoutes attaches the route fields: the routes are listed when the
+// user asks (Enter, a change of the base URL, List routes), not before.
+function wireRoutes() {
+  const list = (again) => routePicker().then((m) => m.listRoutes(fillWorkerURL, again));
+  $("worker-base").addEventListener("change", () => list(false));
+  $("worker-base").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault(); // Enter lists the routes; it does not submit
+    e.stopPropagation();
+    list(true);
+  });
+  $("list-routes").addEventListener("click", () => list(true));
+  $("worker-route").addEventListener("change", () => routePicker().then((m) => m.pick(fillWorkerURL)));
+  // Worker mode: the base URL of a worker URL already given (from the fragment).
+  $("mode-worker").addEventListener("change", () =>
+    routePicker().then((m) => {
+      if (!$("worker-base").value.trim() && $("worker-url").value.trim()) $("worker-base").value = m.workerBase($("worker-url").value);
+    }),
+  );
+}
+
 async function main() {
   $("status").textContent = "Loading the WebAssembly module…";
   try {
-    th = await load();
+    th = await load({ wasm: await compiled });
   } catch (err) {
     $("status").textContent = `Could not load the WebAssembly module: ${err.message}. Reload the page; if it persists, check that tokenhelper.wasm is served as application/wasm.`;
     $("status").className = "error-text";
@@ -445,12 +395,12 @@ async function main() {
   $("provider").addEventListener("change", onProviderChange);
   $("mode-credentials").addEventListener("change", update);
   $("mode-worker").addEventListener("change", update);
-  $("copy-curl").addEventListener("click", (e) => copy($("curl").textContent, $("curl"), e.currentTarget));
-  $("copy-token").addEventListener("click", (e) => copy(shown.token.access_token, $("access-token"), e.currentTarget));
-  $("copy-id").addEventListener("click", (e) => copy(shown.token.id_token, $("id-token"), e.currentTarget));
-  $("copy-refresh").addEventListener("click", (e) => copy(shown.token.refresh_token, $("refresh-shown"), e.currentTarget));
-  $("reveal-refresh").addEventListener("click", (e) => toggle(e.currentTarget, renderRefresh));
-  $("reveal-raw").addEventListener("click", (e) => toggle(e.currentTarget, renderRaw));
+  wireRoutes();
+  answerPane();
+  $("copy-curl").addEventListener("click", (e) => {
+    const button = e.currentTarget;
+    answerPane().then((m) => m.copy($("curl").textContent, $("curl"), button));
+  });
   $("use-refresh").addEventListener("click", useRefresh);
   form.addEventListener("submit", submit);
   // Enter while a field is missing: the disabled button would swallow it;

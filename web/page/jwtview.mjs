@@ -1,6 +1,7 @@
-// jwtview.mjs: the page's rendering of tokens (see app.mjs): a JWT in
-// its three coloured parts beside its decoded header and claims, times as
-// local dates, a masked token. Nothing here holds state.
+// jwtview.mjs: the page's rendering of tokens (see app.mjs): a JWT's card,
+// made from the page's one <template id="jwt-card">, with the token in its
+// three coloured parts beside its decoded header and claims, times as local
+// dates, and a masked token. Nothing here holds state but the cards.
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +22,38 @@ export function date(ms) {
   return `${d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" })} (${d.toISOString()})`;
 }
 
-// decode returns a JWT's header and claims, or null for any other token.
+// KINDS are the JWTs the page shows in a card, by kind.
+const KINDS = { access: { title: "Access token", name: "access token" }, id: { title: "ID token", name: "ID token" } };
+
+// card returns the card of a JWT kind ("access" or "id"), made from the
+// template the first time: each data-part becomes the id <kind>-<part>
+// (access-token, access-claims, id-copy, …). Cards are appended to
+// #jwt-cards, hidden, in the order first asked for. onCopy is called
+// with the kind and the button when its copy button is pressed.
+export function card(kind, onCopy) {
+  let el = $(`${kind}-card`);
+  if (el) return el;
+  const { title, name } = KINDS[kind];
+  el = $("jwt-card").content.firstElementChild.cloneNode(true);
+  el.id = `${kind}-card`;
+  el.hidden = true;
+  el.setAttribute("aria-labelledby", `${kind}-title`);
+  const parts = {};
+  for (const p of el.querySelectorAll("[data-part]")) {
+    p.id = `${kind}-${p.dataset.part}`;
+    parts[p.dataset.part] = p;
+  }
+  parts.title.textContent = title;
+  parts.copy.textContent = `Copy ${name}`;
+  parts.token.setAttribute("aria-label", `${title}, encoded`);
+  parts.header.setAttribute("aria-label", `${title} header`);
+  parts.claims.setAttribute("aria-label", `${title} claims`);
+  parts.copy.addEventListener("click", (e) => onCopy(kind, e.currentTarget));
+  $("jwt-cards").append(el);
+  return el;
+}
+
+// decode returns a JWT's header and claims, or the error for any other token.
 function decode(th, token) {
   try {
     return { header: th.decodeJWT(token, { header: true }), claims: th.decodeJWT(token) };
@@ -48,17 +80,18 @@ function coloured(pre, token) {
 
 const TIME_CLAIMS = { iat: "Issued (iat)", nbf: "Not before (nbf)", exp: "Expires (exp)", auth_time: "Authenticated (auth_time)" };
 
-// renderJWT fills a token card (th is the loaded module): the encoded token, its header and claims
-// and its time claims as local dates; or a note for an opaque token.
-export function renderJWT(th, ids, token, what) {
+// renderJWT fills the card of kind (see card; th is the loaded module):
+// the encoded token, its header and claims and its time claims as local
+// dates; or a note for an opaque token. It returns the decoded parts.
+export function renderJWT(th, kind, token) {
   const d = decode(th, token);
-  coloured($(ids.encoded), token);
-  $(ids.kind).textContent = `${token.length} characters${d.claims ? ", a JWT" : ""}`;
-  $(ids.decoded).hidden = !d.claims;
-  $(ids.note).textContent = d.claims ? "" : `The ${what} is not a JWT (${d.error.message}): it is opaque, only the provider can read it.`;
+  coloured($(`${kind}-token`), token);
+  $(`${kind}-kind`).textContent = `${token.length} characters${d.claims ? ", a JWT" : ""}`;
+  $(`${kind}-decoded`).hidden = !d.claims;
+  $(`${kind}-note`).textContent = d.claims ? "" : `The ${KINDS[kind].name} is not a JWT (${d.error.message}): it is opaque, only the provider can read it.`;
   if (!d.claims) return d;
-  $(ids.header).textContent = JSON.stringify(d.header, null, 2);
-  $(ids.claims).textContent = JSON.stringify(d.claims, null, 2);
+  $(`${kind}-header`).textContent = JSON.stringify(d.header, null, 2);
+  $(`${kind}-claims`).textContent = JSON.stringify(d.claims, null, 2);
   const rows = [];
   for (const [k, label] of Object.entries(TIME_CLAIMS)) {
     if (typeof d.claims[k] !== "number") continue;
@@ -68,11 +101,10 @@ export function renderJWT(th, ids, token, what) {
     dd.textContent = date(d.claims[k] * 1000);
     rows.push(dt, dd);
   }
-  $(ids.times).replaceChildren(...rows);
+  $(`${kind}-times`).replaceChildren(...rows);
   return d;
 }
 
 export function masked(token) {
   return `•••• ${token.length} characters, hidden ••••`;
 }
-

@@ -115,6 +115,14 @@ export interface Token {
   scope?: string;
   /** The access token's claims when it is a JWT (decoded, not verified). */
   claims?: Record<string, unknown>;
+  /**
+   * requestToken only: every member of the answer as received, in its
+   * order (the provider's JSON, a urlencoded answer as strings; in worker
+   * mode what the worker returned), the tokens included: for display,
+   * where the other members are the ones to use. A client secret or
+   * password the answer echoed is "****". Absent from a source's tokens.
+   */
+  raw?: Record<string, unknown>;
 }
 
 /** Why a token could not be obtained. Never holds a secret. */

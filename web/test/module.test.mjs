@@ -129,6 +129,12 @@ test("requestToken: token object, retries 500, rejects invalid_client", async ()
   assert.equal(tok.scope, "read");
   assert.deepEqual(tok.claims, { sub: "me", exp: 4102444800 });
   assert.equal(seen.at(-1).type, "application/json");
+  // raw: the answer as sent, the provider's spelling of token_type included.
+  assert.deepEqual(tok.raw, { access_token: tok.access_token, token_type: "bearer", expires_in: 3600, scope: "read" });
+  assert.deepEqual(Object.keys(tok.raw), ["access_token", "token_type", "expires_in", "scope"]);
+  const src = th.createTokenSource(opts());
+  assert.equal((await src.getToken()).raw, undefined, "a source's tokens carry no raw");
+  src.close();
 
   await assert.rejects(th.requestToken(opts("/token", { clientSecret: "wrong-secret-value" })), (err) => {
     assert.equal(err.code, "invalid_client");

@@ -23,6 +23,7 @@ const curl: string = req.curl;
 const ac = new AbortController();
 const tok: Token = await th.requestToken({ worker: "https://w.example/token" }, { signal: ac.signal });
 const at: number = tok.expires_at;
+const members: string[] = Object.keys(tok.raw ?? {});
 const gated = th.createTokenSource({ worker: "https://w.example/token", credentials: "include", callerToken: async () => "jwt" });
 await gated.getToken();
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
@@ -36,7 +37,7 @@ try { await src.getToken(); } catch (e) { const err = e as TokenHelperError | Ab
 const ids: string[] = th.providers().map((p) => p.id);
 if (header instanceof InvalidTokenError) throw header;
 await unload();
-export { sub, curl, at, res, ids };
+export { sub, curl, at, members, res, ids };
 `;
 const bad = `
 import { load } from "tokenhelper";
