@@ -124,17 +124,17 @@ build_worker() {
 		log "worker: syumai/workers glue + our entry module + Go WebAssembly -> worker/build, dist/worker"
 	fi
 	(cd worker && go run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o "$tmp" >/dev/null)
-	cp worker/entry/worker.mjs worker/entry/forward.mjs "$tmp/"
+	cp worker/entry/worker.mjs worker/entry/forward.mjs worker/entry/calls.mjs "$tmp/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' "${tags[@]}" -o "$tmp/app.wasm" ./worker/cmd/worker
 	if [ "$hooks" = hooks ]; then
 		rm -rf "$out"
 		mkdir -p "$out"
-		for f in worker.mjs forward.mjs runtime.mjs wasm_exec.js app.wasm; do mv "$tmp/$f" "$out/$f"; done
+		for f in worker.mjs forward.mjs calls.mjs runtime.mjs wasm_exec.js app.wasm; do mv "$tmp/$f" "$out/$f"; done
 		rm -rf "$tmp"
 		return
 	fi
 	mkdir -p worker/build "$DIST/worker"
-	for f in worker.mjs forward.mjs runtime.mjs wasm_exec.js app.wasm; do
+	for f in worker.mjs forward.mjs calls.mjs runtime.mjs wasm_exec.js app.wasm; do
 		cp "$tmp/$f" "$DIST/worker/$f"
 		mv -f "$tmp/$f" "worker/build/$f" # rename(2): atomic for a reader
 	done
@@ -294,7 +294,7 @@ test_worker() {
 	suite "worker: no test hook in the deployed bundle" no_test_hooks
 	# The entry module (one Go instance per isolate) is exercised by the
 	# e2e tests in go_tests (e2e/worker); here only its syntax.
-	suite "worker: entry module parses (node --check)" bash -c 'node --check worker/entry/worker.mjs && node --check worker/entry/forward.mjs'
+	suite "worker: entry module parses (node --check)" bash -c 'for f in worker/entry/*.mjs; do node --check "$f" || exit 1; done'
 }
 
 cmd_test() {

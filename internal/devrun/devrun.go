@@ -27,7 +27,7 @@ import (
 )
 
 // BundleFiles are the files of a syumai/workers bundle.
-var BundleFiles = []string{"worker.mjs", "forward.mjs", "runtime.mjs", "wasm_exec.js", "app.wasm"}
+var BundleFiles = []string{"worker.mjs", "forward.mjs", "calls.mjs", "runtime.mjs", "wasm_exec.js", "app.wasm"}
 
 // Dir prepares dir to run a worker: it copies files from src (nothing when
 // files is empty), and writes wrangler.jsonc and a .dev.vars (mode 0600)

@@ -1,6 +1,8 @@
 // forward.mjs: the /api/ forwards of the tokenhelper Worker's entry module
 // (worker.mjs). Go decides (worker/apiproxy, Plan), this moves the bytes.
 
+import { rawFetch } from "./calls.mjs"; // the platform's fetch: forwards are this request's own, not Go's
+
 // JSON_HEADERS are the headers of an answer made here rather than by Go.
 export const JSON_HEADERS = {
   "Content-Type": "application/json; charset=utf-8",
@@ -8,9 +10,6 @@ export const JSON_HEADERS = {
   "X-Content-Type-Options": "nosniff",
 };
 
-// rawFetch is the platform's fetch, taken before worker.mjs hands Go a
-// counted one: forwards are this request's own, not Go's.
-const rawFetch = globalThis.fetch;
 
 const utf8 = new TextDecoder();
 

@@ -43,6 +43,7 @@ import "./wasm_exec.js";
 import { createRuntimeContext } from "./runtime.mjs";
 import mod from "./app.wasm";
 import { JSON_HEADERS, forward, isPlan } from "./forward.mjs";
+import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
 
 globalThis.tryCatch ??= (fn) => {
   try {
@@ -66,115 +67,6 @@ function errorResponse(code, description) {
 // could not start).
 function failed() {
   return errorResponse("server_error", "the worker's Go instance stopped; retry the request");
-}
-
-// ---- per-instance state -----------------------------------------------------
-
-// A Go instance's state: its counted calls and holds, its waiters, the
-// request on whose behalf it runs, the instance itself. The isolate's
-// long-lived instance has one (isolate, below); each TOKEN_HOLDER object
-// has its own, since workerd refuses I/O on behalf of another object and
-// one isolate may run the worker and several objects at once.
-function newState() {
-  return {
-    pending: new Map(), // call id -> Date.now() at its start
-    callID: 0,
-    idleWaiters: [],
-    current: undefined, // the Go instance, or undefined
-    running: null, // see serve
-    countedCache: undefined,
-  };
-}
-
-// ---- outbound calls, counted (see (4) above) ---------------------------------
-
-// A call still pending after HOLD_MAX_MS no longer holds requests open
-// (workerd may have canceled it with its request, and then it never
-// settles); the core's worst case is 3 attempts of 8 s plus backoff.
-const HOLD_MAX_MS = 30_000;
-
-function idle(st) {
-  const now = Date.now();
-  for (const [id, t] of st.pending) if (now - t > HOLD_MAX_MS) st.pending.delete(id);
-  return st.pending.size === 0;
-}
-
-function checkIdle(st) {
-  if (st.idleWaiters.length === 0 || !idle(st)) return;
-  const ws = st.idleWaiters;
-  st.idleWaiters = [];
-  for (const w of ws) w();
-}
-
-// whenIdle is a promise, created in the calling request, fulfilled once
-// no counted call or hold of st is pending. While it waits it resumes Go
-// every KEEPALIVE_MS, as serve does: a renewal that sleeps between
-// attempts (Go's one JS timer may belong to a request that has ended)
-// still wakes.
-function whenIdle(st) {
-  if (idle(st)) return Promise.resolve();
-  return new Promise((resolve) => {
-    let timer;
-    const tick = () => {
-      timer = setTimeout(tick, KEEPALIVE_MS);
-      if (st.current && !st.current.dead) {
-        try {
-          st.current.go._resume();
-        } catch {} // inst.die has run
-      }
-      checkIdle(st);
-    };
-    timer = setTimeout(tick, KEEPALIVE_MS);
-    st.idleWaiters.push(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
-
-// hold and release bracket work of Go's that must outlive the request it
-// started in, such as a token renewal in the background (its retries,
-// sleeps, Cache API and KV calls, or its ask of the TOKEN_HOLDER object):
-// while one is held, every request that ends keeps its context alive
-// through ctx.waitUntil (see fetch), so that whatever the renewal waits
-// on can settle. Go calls them through the binding (worker/cmd/worker,
-// holdCoordinator).
-function hold(st) {
-  const id = ++st.callID;
-  st.pending.set(id, Date.now());
-  return id;
-}
-
-function release(st, id) {
-  st.pending.delete(id);
-  queueMicrotask(() => checkIdle(st));
-}
-
-function track(st, p) {
-  const id = ++st.callID;
-  st.pending.set(id, Date.now());
-  const done = () => {
-    st.pending.delete(id);
-    queueMicrotask(() => checkIdle(st)); // after Go has run its continuation
-  };
-  p.then(done, done);
-  return p;
-}
-
-// Go reads globalThis.fetch and caches.default at its start: give it
-// counted ones, counted in its own state. Nothing but Go's calls go
-// through these.
-const rawFetch = globalThis.fetch;
-function cacheFor(st, raw) {
-  const c = raw.default;
-  if (st.countedCache?.raw === c) return st.countedCache.wrapped;
-  const wrapped = {
-    match: (...a) => track(st, c.match(...a)),
-    put: (...a) => track(st, c.put(...a)),
-    delete: (...a) => track(st, c.delete(...a)),
-  };
-  st.countedCache = { raw: c, wrapped };
-  return wrapped;
 }
 
 // ---- Go instances ------------------------------------------------------------
@@ -237,35 +129,11 @@ function start(st, env, ctx, mode, extra = {}) {
   return inst;
 }
 
-// awaitFor is how Go waits for a promise (internal/jsbridge, Await): it
-// runs Go's continuation (ok or fail) with st.running set to the request
-// Go was running for when it made the call. The promise was made in that
-// request's context, so its continuation runs there too, and an answer Go
-// gives that request within it can be sent at once instead of waiting for
-// the request's pick-up timer (see ask); answers for other requests are
-// still kept for their own timers.
-function awaitFor(st, p, ok, fail) {
-  const who = st.running;
-  const within = (f, v) => {
-    const prev = st.running;
-    st.running = who;
-    try {
-      f(v);
-    } catch {
-      // the Go program has ended: inst.die has run
-    } finally {
-      st.running = prev;
-    }
-  };
-  Promise.resolve(p).then((v) => within(ok, v), (e) => within(fail, e));
-}
-
 // KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
 // serve); it looks for an answer Go gave it while running inside another
 // request every PICKUP_MIN_MS for PICKUP_FAST_MS (an upstream call on
 // loopback or nearby), then ever less often up to PICKUP_MAX_MS (a slow
 // provider: timers cost CPU time, which the free plan counts).
-const KEEPALIVE_MS = 250;
 const PICKUP_MIN_MS = 1;
 const PICKUP_FAST_MS = 50;
 const PICKUP_MAX_MS = 32;

@@ -85,7 +85,7 @@ func run() error {
 	}
 	rep := &Report{Schema: "tokenhelper.bench.holder/v1", Time: time.Now().UTC(), Go: runtime.Version(), CPUs: runtime.NumCPU(),
 		Isolates: *isolates, Burst: *burst,
-		Harness: "bare workerd (wrangler's workerd binary, our config), one worker service per isolate; demo provider in process"}
+		Harness: report.Runtimes["workerd"] + ", one worker service per isolate; demo provider in process"}
 	fmt.Printf("== TOKEN_HOLDER across %d isolates (bare workerd): without the object, then with it\n", *isolates)
 	for _, with := range []bool{false, true} {
 		side, err := measure(bin, *bundle, *isolates, *burst, *n, 0, with)

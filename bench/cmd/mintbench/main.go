@@ -55,12 +55,6 @@ import (
 	"github.com/tokenhelper/tokenhelper/verify"
 )
 
-// harness names each -runtime.
-var harness = map[string]string{
-	"wrangler": "wrangler dev --local (workerd behind wrangler's proxy)",
-	"workerd":  "bare workerd (wrangler's workerd binary, our config)",
-}
-
 // origin is the page origin the worker admits and the proxied calls send.
 const origin = "http://127.0.0.1:8080"
 
@@ -196,12 +190,12 @@ func run() error {
 	}
 	defer peer.Stop()
 	fmt.Printf("== mode mint in %s: ready in %.0f ms; one minted token (%s, TOKEN_TTL 3600) for every proxied call\n",
-		harness[*rt], float64(time.Since(t0))/float64(time.Millisecond), *alg)
+		report.Runtimes[*rt], float64(time.Since(t0))/float64(time.Millisecond), *alg)
 
 	rep := &Report{
 		Schema: "tokenhelper.bench.mint/v1", Time: time.Now().UTC(), Go: runtime.Version(), CPUs: runtime.NumCPU(),
 		Requests: *requests, Alg: *alg, Runtime: *rt,
-		Harness: harness[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen); demo API in process",
+		Harness: report.Runtimes[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen); demo API in process",
 		Note: "direct: GET <demo API>/v1/x with the provider token; proxied: GET <worker>/api/x with a minted token and Origin, " +
 			"which the worker verifies and forwards with the provider token (cached); mint_only: POST <worker>/token (signs, " +
 			"contacts nobody), the worker's own share; under wrangler, its proxy is part of every worker figure",

@@ -52,12 +52,6 @@ import (
 
 const origin = "http://127.0.0.1:8080"
 
-// harness names each -runtime.
-var harness = map[string]string{
-	"wrangler": "wrangler dev --local (workerd behind wrangler's proxy)",
-	"workerd":  "bare workerd (wrangler's workerd binary, our config)",
-}
-
 // Goals of issue 6, checked in the report (figures, not a test).
 const (
 	goalMedianOverJS     = 1.3 // long-lived median at most 1.3x the JS worker's
@@ -186,7 +180,7 @@ func run() error {
 	rep := &Report{
 		Schema: "tokenhelper.bench.worker/v1", Time: time.Now().UTC(), Go: runtime.Version(),
 		CPUs: runtime.NumCPU(), Requests: *requests, Loopback: true,
-		Runtime: *rt, Harness: harness[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen)",
+		Runtime: *rt, Harness: report.Runtimes[*rt] + " on loopback; keep-alive HTTP/1.1 clients (bench/loadgen)",
 		Note: "compare ratios, not absolute times: under wrangler, its proxy adds a few ms to every request",
 	}
 

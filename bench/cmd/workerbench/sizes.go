@@ -47,7 +47,7 @@ func measureSizes(bundle string, wasmOpt bool) (*Sizes, error) {
 	if s.Bundle, err = sizeOf(app, "worker app.wasm", "the full worker (-ldflags='-s -w')"); err != nil {
 		return nil, err
 	}
-	for _, f := range []string{"worker.mjs", "forward.mjs", "runtime.mjs", "wasm_exec.js"} {
+	for _, f := range []string{"worker.mjs", "forward.mjs", "calls.mjs", "runtime.mjs", "wasm_exec.js"} {
 		if fi, err := os.Stat(filepath.Join(bundle, f)); err == nil {
 			s.Glue += fi.Size()
 		}
@@ -129,7 +129,7 @@ func printSizes(s *Sizes) {
 	if s.WasmOpt != nil {
 		row(*s.WasmOpt, &s.Bundle)
 	}
-	fmt.Printf("glue JS (worker.mjs, runtime.mjs, wasm_exec.js): %d bytes\n", s.Glue)
+	fmt.Printf("glue JS (worker.mjs, forward.mjs, calls.mjs, runtime.mjs, wasm_exec.js): %d bytes\n", s.Glue)
 	fmt.Println("what each dependency adds:")
 	for i, p := range s.Probes {
 		var prev *Size

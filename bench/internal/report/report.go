@@ -32,3 +32,9 @@ func Round3(f float64) float64 { return math.Round(f*1000) / 1000 }
 
 // MS is d in milliseconds, rounded to three decimals.
 func MS(d time.Duration) float64 { return Round3(float64(d) / float64(time.Millisecond)) }
+
+// Runtimes names each -runtime of the worker benchmarks (devrun.LaunchIn).
+var Runtimes = map[string]string{
+	"wrangler": "wrangler dev --local (workerd behind wrangler's proxy)",
+	"workerd":  "bare workerd (wrangler's workerd binary, our config)",
+}

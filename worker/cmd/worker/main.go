@@ -12,7 +12,7 @@
 // generated worker.mjs, it serves one request and exits.
 //
 // Build it with ./build.sh build (see build_worker); the bundle is
-// worker/build/{worker.mjs,runtime.mjs,wasm_exec.js,app.wasm}.
+// worker/build/{worker.mjs,forward.mjs,calls.mjs,runtime.mjs,wasm_exec.js,app.wasm}.
 package main
 
 import (
