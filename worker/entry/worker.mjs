@@ -168,9 +168,11 @@ async function serve(inst, req, internal = false) {
   if (out instanceof Response) return out;
   if (!isPlan(out)) return response(out, req.method);
   // After an upstream 401, Go gives a fresh plan (the provider token
-  // renewed) for the same request marked refused.
-  return forward(req, out, async () => {
-    const again = await ask(inst, req, input + "\ntokenhelper-refused:1");
+  // renewed) for the same request marked refused; refused names the token
+  // the upstream refused (the plan's token_id), so that Go renews only if
+  // that token is still the one it holds.
+  return forward(req, out, async (refused) => {
+    const again = await ask(inst, req, input + "\ntokenhelper-refused:" + (refused || "1"));
     if (again === null) return failed();
     return isPlan(again) ? again : response(again, req.method);
   });
