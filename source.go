@@ -34,6 +34,7 @@ type Source struct {
 	coord           Coordinator
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
+	invalidateFloor time.Duration
 
 	cur atomic.Pointer[held] // the last token obtained, fresh or not
 	// seen is a stale but maybe still valid token the last renewal found
@@ -42,6 +43,8 @@ type Source struct {
 	mu   sync.Mutex
 	call *flight  // the request in flight, if any
 	fail *failure // the last renewal's failure, while its backoff lasts
+	// forced is when Invalidate last dropped a token (see InvalidateFloor).
+	forced time.Time
 }
 
 // flight is one token request that any number of callers wait for.
@@ -145,6 +148,20 @@ func WithUnknownLifetime(d time.Duration) SourceOption {
 	return func(s *Source) { s.unknownLifetime = d }
 }
 
+// WithInvalidateFloor sets the least time between two renewals forced by
+// [Source.Invalidate], instead of [InvalidateFloor]; 0 lets every
+// Invalidate of the current token renew it.
+func WithInvalidateFloor(d time.Duration) SourceOption {
+	return func(s *Source) { s.invalidateFloor = d }
+}
+
+// InvalidateFloor is the default least time between two renewals that
+// [Source.Invalidate] forces. An API answering 401 is outside input: in a
+// gateway anyone holding a token can make it answer 401 at will, and
+// without a floor every such answer would cost a provider request (and
+// the provider's quota, and so every user's token).
+const InvalidateFloor = time.Minute
+
 // DefaultMargin is the smaller of 60 s and a tenth of the lifetime: a 24 h
 // token is renewed a minute early, a 5 minute token 30 s early.
 func DefaultMargin(lifetime time.Duration) time.Duration {
@@ -160,7 +177,7 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{client: c, cfg: r, key: CacheKey(r), margin: DefaultMargin, unknownLifetime: 5 * time.Minute}
+	s := &Source{client: c, cfg: r, key: CacheKey(r), margin: DefaultMargin, unknownLifetime: 5 * time.Minute, invalidateFloor: InvalidateFloor}
 	for _, o := range opts {
 		o(s)
 	}
@@ -173,7 +190,7 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 // tokens. key names the tokens in the Cache; c supplies the clock (its
 // Transport is unused).
 func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, error), opts ...SourceOption) *Source {
-	s := &Source{client: c, fetch: fetch, key: key, margin: DefaultMargin, unknownLifetime: 5 * time.Minute}
+	s := &Source{client: c, fetch: fetch, key: key, margin: DefaultMargin, unknownLifetime: 5 * time.Minute, invalidateFloor: InvalidateFloor}
 	for _, o := range opts {
 		o(s)
 	}
@@ -261,12 +278,30 @@ func (f *failure) repeat(now time.Time) error {
 // that the next Token call obtains a new one. A token other than the
 // current one is ignored, so that callers holding an old token cannot
 // throw away a new one. Its refresh token is kept for the renewal.
+//
+// At most one Invalidate per [InvalidateFloor] (or [WithInvalidateFloor])
+// drops a token: within the floor the current token stays, however many
+// 401s arrive, so that an API refusing every call costs the provider one
+// request a floor, not one a call.
 func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 	h := s.cur.Load()
 	if tok == nil || h == nil || h.tok.AccessToken != tok.AccessToken {
 		return
 	}
-	s.cur.CompareAndSwap(h, &held{tok: &Token{RefreshToken: h.tok.RefreshToken}})
+	now := s.client.clock().Now()
+	s.mu.Lock()
+	if !s.forced.IsZero() && now.Sub(s.forced) < s.invalidateFloor {
+		s.mu.Unlock()
+		return
+	}
+	dropped := s.cur.CompareAndSwap(h, &held{tok: &Token{RefreshToken: h.tok.RefreshToken}})
+	if dropped {
+		s.forced = now
+	}
+	s.mu.Unlock()
+	if !dropped {
+		return
+	}
 	if s.cache != nil {
 		if c, err := s.cache.Get(ctx, s.key); err == nil && c != nil && c.AccessToken == tok.AccessToken {
 			s.cache.Delete(ctx, s.key)

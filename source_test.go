@@ -222,6 +222,30 @@ func TestSourceInvalidate(t *testing.T) {
 	}
 }
 
+// An API that answers 401 to every call (or a caller who makes it) costs
+// the provider one request per InvalidateFloor, not one per 401.
+func TestSourceInvalidateFloor(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	s := newTestSource(t, ep, clock)
+	ctx := context.Background()
+	t1, _ := s.Token(ctx)
+	s.Invalidate(ctx, t1)
+	t2, _ := s.Token(ctx)
+	for i := 0; i < 20; i++ {
+		s.Invalidate(ctx, t2)
+		clock.Advance(time.Second)
+	}
+	if t3, _ := s.Token(ctx); t3 != t2 || len(ep.Calls()) != 2 {
+		t.Fatalf("got %d provider requests and token %v, want 2 and the second token kept within the floor", len(ep.Calls()), t3)
+	}
+	clock.Advance(InvalidateFloor)
+	s.Invalidate(ctx, t2)
+	if t4, _ := s.Token(ctx); t4 == t2 || len(ep.Calls()) != 3 {
+		t.Fatalf("got %d provider requests, want a third once the floor has passed", len(ep.Calls()))
+	}
+}
+
 func TestSourceUnknownLifetime(t *testing.T) {
 	ep := &fakeEndpoint{script: []func(*Request) (*Response, error){respond(jsonAnswer(200, `{"access_token":"opaque"}`))}}
 	clock := newFakeClock()
