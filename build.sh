@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # build.sh: build, run, test and benchmark tokenhelper.
 #
-#   ./build.sh [build]   every artifact into dist/ (build worker: the worker only)
+#   ./build.sh [build]   every artifact into dist/ (build worker: the worker only;
+#                        build hooks: the e2e tests' testhooks worker bundle)
 #   ./build.sh dev       demo provider + worker (workerd) + page, on loopback
 #   ./build.sh test      install what is missing, then every test suite
 #   ./build.sh bench     benchmarks, printed side by side with their peers
@@ -145,10 +146,10 @@ build_worker() {
 cmd_build() {
 	ensure_go
 	mkdir -p "$DIST"
-	if [ "${1:-}" = worker ]; then
-		build_worker
-		return
-	fi
+	case "${1:-}" in
+	worker) build_worker; return ;;
+	hooks) build_worker hooks; return ;; # dist/worker-testhooks, for the e2e tests
+	esac
 	ensure_npm
 	build_browser
 	build_worker
@@ -424,5 +425,5 @@ build) cmd_build "${2:-}" ;;
 dev) cmd_dev ;;
 test) cmd_test ;;
 bench) cmd_bench ;;
-*) die "usage: ./build.sh [build [worker]|dev|test|bench]" ;;
+*) die "usage: ./build.sh [build [worker|hooks]|dev|test|bench]" ;;
 esac
