@@ -37,6 +37,12 @@ func ParseResponse(status int, header map[string]string, body []byte, now time.T
 	return parseResponse(status, header, body, now, func(s string) string { return s })
 }
 
+// MaxDescription is how much of a provider's error_description (and
+// error_uri) an [Error] keeps, in bytes. Servers such as ORY Hydra put a
+// generic sentence first and the useful hint after it, so the cut is
+// generous; the text is masked of the request's secrets before it is cut.
+const MaxDescription = 1024
+
 // parseResponse is ParseResponse with every provider-supplied text passed
 // through redact before it is cut to length, so that cutting cannot leave
 // the start of a secret behind.
@@ -52,7 +58,7 @@ func parseResponse(status int, header map[string]string, body []byte, now time.T
 	}
 	if raw.Error != "" {
 		return nil, &Error{Kind: ErrRejected, Code: errorCode(raw.Error, redact), Status: status,
-			Description: clean(redact(raw.ErrorDescription), 300), URI: clean(redact(raw.ErrorURI), 300),
+			Description: clean(redact(raw.ErrorDescription), MaxDescription), URI: clean(redact(raw.ErrorURI), MaxDescription),
 			RetryAfter: retryAfter(header["retry-after"], now)}
 	}
 	if status < 200 || status > 299 {

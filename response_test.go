@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,24 @@ func TestCleanKeepsOneLine(t *testing.T) {
 	got := clean("a\r\nb\x00c\xffd"+strings.Repeat("é", 100), 20)
 	if strings.ContainsAny(got, "\r\n\x00") || !strings.HasSuffix(got, "…") || !utf8Valid(got) {
 		t.Errorf("got %q", got)
+	}
+}
+
+// Hydra's descriptions put the useful hint after a generic sentence: the
+// hint must survive, and a description beyond MaxDescription is cut.
+func TestParseResponseKeepsLongDescriptions(t *testing.T) {
+	hint := "You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' to 'client_secret_post'."
+	desc := "Client authentication failed (e.g., unknown client, no client authentication included, or unsupported authentication method). " +
+		strings.Repeat("The OAuth 2.0 Client supports client authentication method 'client_secret_basic', but method 'client_secret_post' was requested. ", 3) + hint
+	body := `{"error":"invalid_client","error_description":` + strconv.Quote(desc) + `}`
+	_, err := ParseResponse(401, map[string]string{"content-type": "application/json"}, []byte(body), testNow)
+	var e *Error
+	if !errors.As(err, &e) || !strings.Contains(e.Description, hint) {
+		t.Fatalf("got %v, want the description kept whole (%d bytes) with its hint", err, len(desc))
+	}
+	long := `{"error":"invalid_client","error_description":"` + strings.Repeat("x", 5000) + `"}`
+	_, err = ParseResponse(401, map[string]string{"content-type": "application/json"}, []byte(long), testNow)
+	if !errors.As(err, &e) || len(e.Description) > MaxDescription+len("…") {
+		t.Fatalf("got a description of %d bytes, want at most %d", len(e.Description), MaxDescription)
 	}
 }
