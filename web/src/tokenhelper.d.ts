@@ -173,7 +173,9 @@ export interface TokenSource extends EventTarget {
   /** The current token, obtained or renewed when needed. Rejects with a TokenHelperError or an AbortError. */
   getToken(options?: CallOptions): Promise<Token>;
   /**
-   * fetch with Authorization: Bearer; on 401, one retry with a fresh token.
+   * fetch with Authorization: Bearer; on 401, one retry with a renewed
+   * token. At most one renewal a minute is forced this way: within that
+   * floor the API's 401 is returned as it is, without a token request.
    * With `{ worker }`, a relative URL string is resolved against the
    * worker's URL: in the worker's mode mint, `fetch("/api/items")` calls the
    * API through the worker with a minted token, renewed as it expires.

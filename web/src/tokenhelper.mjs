@@ -184,14 +184,21 @@ function wrap(go, exited, fastDecode) {
         }
         const first = new Request(input, init);
         const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-        for (let attempt = 1; ; attempt++) {
-          const token = await source.getToken({ signal });
-          const req = attempt === 1 ? first.clone() : first; // the clone keeps the body for a retry
+        const send = (req, token) => {
           req.headers.set("Authorization", `${token.token_type} ${token.access_token}`);
-          const res = await abortable(signal, () => globalThis.fetch(req));
-          if (res.status !== 401 || attempt === 2) return res;
-          source.invalidate(token.access_token);
-        }
+          return abortable(signal, () => globalThis.fetch(req));
+        };
+        const token = await source.getToken({ signal });
+        const res = await send(first.clone(), token); // the clone keeps the body for a retry
+        if (res.status !== 401) return res;
+        // One retry with a renewed token. The core forces at most one
+        // renewal a minute (InvalidateFloor): when it kept the refused
+        // token, the API's own 401 is the answer.
+        source.invalidate(token.access_token);
+        const fresh = await source.getToken({ signal });
+        if (fresh.access_token === token.access_token) return res;
+        res.body?.cancel();
+        return send(first, fresh);
       },
       close() {
         registry?.unregister(source);

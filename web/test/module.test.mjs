@@ -169,6 +169,13 @@ test("createTokenSource: cached, one request for many callers, fetch retries 401
   assert.equal(api.length, 2);
   assert.equal(api[1].body, "payload", "the body is sent again on the retry");
   assert.notEqual(api[0].auth, api[1].auth);
+
+  // Within the floor a 401 costs no provider request and no second call.
+  issued++;
+  const before = seen.length;
+  const again = await src.fetch(`${base}/api`, { method: "POST", body: "payload" });
+  assert.equal(again.status, 401, "the API's own 401 is the answer");
+  assert.deepEqual(seen.slice(before).map((r) => r.path), ["/api"], "one API call, no token request");
   src.close();
   await assert.rejects(src.getToken(), /closed/);
 });
