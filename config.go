@@ -37,6 +37,11 @@ type Config struct {
 	// Scope and Audience override the profile's defaults.
 	Scope    string
 	Audience string
+	// Resource names the APIs the token is for (RFC 8707 resource
+	// indicators, sent as one "resource" parameter each): absolute URIs
+	// without a fragment. Standard servers (oidc-provider) take these
+	// where Auth0-style ones take Audience.
+	Resource []string
 }
 
 // Resolved returns the configuration with the profile's defaults applied,
@@ -103,6 +108,11 @@ func (c Config) Resolved() (Config, error) {
 		return c, configError("ClientSecret", "required for HTTP Basic client authentication")
 	case p.NeedsAudience && c.Audience == "":
 		return c, configError("Audience", "required by "+p.ID)
+	}
+	for _, r := range c.Resource {
+		if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" || strings.ContainsAny(r, " \t\r\n#") {
+			return c, configError("Resource", "each must be an absolute URI without a fragment (RFC 8707 2), not "+quoteShort(r))
+		}
 	}
 	switch c.GrantType {
 	case GrantPassword:

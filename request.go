@@ -83,6 +83,9 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 	}
 	add("scope", c.Scope, false)
 	add("audience", c.Audience, false)
+	for _, res := range c.Resource {
+		add("resource", res, false)
+	}
 
 	switch c.Encoding {
 	case EncodingMultipart:
@@ -129,19 +132,46 @@ func formBody(fields []Field) string {
 }
 
 // jsonBody writes the fields as one JSON object in order, the body
-// Auth0-style endpoints expect. With mask, secret values are replaced.
+// Auth0-style endpoints expect. With mask, secret values are replaced. A
+// name given more than once (resource) becomes one member holding an
+// array, in its first field's place: a JSON object cannot repeat a name.
 func jsonBody(fields []Field, mask bool) []byte {
+	count := map[string]int{}
+	for _, f := range fields {
+		count[f.Name]++
+	}
+	value := func(f Field) string {
+		if mask && f.Secret {
+			return jsonEscape(Mask)
+		}
+		return jsonEscape(f.Value)
+	}
 	var b bytes.Buffer
 	b.WriteByte('{')
 	for i, f := range fields {
+		n := count[f.Name]
+		if n == 0 {
+			continue // written with the array of its name
+		}
 		if i > 0 {
 			b.WriteByte(',')
 		}
-		v := f.Value
-		if mask && f.Secret {
-			v = Mask
+		b.WriteString(jsonEscape(f.Name) + ":")
+		if n == 1 {
+			b.WriteString(value(f))
+			continue
 		}
-		b.WriteString(jsonEscape(f.Name) + ":" + jsonEscape(v))
+		b.WriteByte('[')
+		for j, g := range fields[i:] {
+			if g.Name == f.Name {
+				if j > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(value(g))
+			}
+		}
+		b.WriteByte(']')
+		count[f.Name] = 0
 	}
 	b.WriteByte('}')
 	return b.Bytes()

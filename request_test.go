@@ -292,3 +292,51 @@ func TestSecretForms(t *testing.T) {
 		t.Error("empty: want no forms")
 	}
 }
+
+// RFC 8707: one resource parameter per indicator in form and multipart
+// bodies; a JSON body holds them in one array (a name cannot repeat).
+func TestBuildRequestResourceIndicators(t *testing.T) {
+	res := []string{"https://api.example.com/", "urn:example:inventory"}
+	for _, enc := range []Encoding{EncodingForm, EncodingMultipart, EncodingJSON} {
+		r, err := BuildRequest(Config{TokenURL: "https://as.example.com/token", Encoding: enc, ClientID: "c", ClientSecret: "s", Resource: res})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		switch enc {
+		case EncodingForm:
+			v, _ := url.ParseQuery(string(r.Body))
+			got = v["resource"]
+		case EncodingMultipart:
+			_, params, _ := mime.ParseMediaType(r.Header["Content-Type"])
+			form, err := multipart.NewReader(bytes.NewReader(r.Body), params["boundary"]).ReadForm(1 << 20)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = form.Value["resource"]
+		case EncodingJSON:
+			var body struct {
+				Resource []string `json:"resource"`
+				Secret   string   `json:"client_secret"`
+			}
+			if err := json.Unmarshal(r.Body, &body); err != nil || body.Secret != "s" {
+				t.Fatalf("%s: %v in %s", enc, err, r.Body)
+			}
+			got = body.Resource
+		}
+		if strings.Join(got, " ") != strings.Join(res, " ") {
+			t.Errorf("%s: got resource %q, want %q", enc, got, res)
+		}
+	}
+	one, _ := BuildRequest(Config{TokenURL: "https://as.example.com/token", Encoding: EncodingJSON, ClientID: "c", Resource: res[:1]})
+	if !strings.Contains(string(one.Body), `"resource":"https://api.example.com/"`) {
+		t.Errorf("one resource in JSON: got %s, want a plain string member", one.Body)
+	}
+	for _, bad := range []string{"/relative", "https://api.example.com/#frag", "api.example.com", "https://a b"} {
+		_, err := BuildRequest(Config{TokenURL: "https://as.example.com/token", ClientID: "c", Resource: []string{bad}})
+		var e *Error
+		if !errors.As(err, &e) || e.Field != "Resource" {
+			t.Errorf("%q: got %v, want an ErrConfig naming Resource", bad, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"errors"
+	"strings"
 	"syscall/js"
 
 	"github.com/tokenhelper/tokenhelper"
@@ -16,7 +17,7 @@ import (
 var optionNames = []string{
 	"provider", "tokenURL", "encoding", "authStyle", "grantType",
 	"clientId", "clientSecret", "username", "password", "refreshToken",
-	"scope", "audience", "worker", "credentials",
+	"scope", "audience", "resource", "worker", "credentials",
 }
 
 // options is a JS options object read into either a core Config or the
@@ -38,6 +39,13 @@ func readOptions(v js.Value) (options, error) {
 		caller = v.Get("callerToken")
 		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
 		v.Delete("callerToken")
+	}
+	if v.Type() == js.TypeObject && js.Global().Get("Array").Call("isArray", v.Get("resource")).Bool() {
+		// resource may be an array of URIs: read as the space-separated
+		// list the string form is (a URI holds no space).
+		joined := v.Get("resource").Call("join", " ")
+		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
+		v.Set("resource", joined)
 	}
 	m, err := jsbridge.Strings(v, optionNames...)
 	if err != nil {
@@ -85,7 +93,7 @@ func readOptions(v js.Value) (options, error) {
 		Provider: m["provider"], TokenURL: m["tokenURL"], Encoding: enc, AuthStyle: style,
 		GrantType: m["grantType"], ClientID: m["clientId"], ClientSecret: m["clientSecret"],
 		Username: m["username"], Password: m["password"], RefreshToken: m["refreshToken"],
-		Scope: m["scope"], Audience: m["audience"],
+		Scope: m["scope"], Audience: m["audience"], Resource: strings.Fields(m["resource"]),
 	}}, nil
 }
 

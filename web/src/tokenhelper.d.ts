@@ -49,6 +49,12 @@ export interface CredentialOptions {
   scope?: string;
   /** Required by Auth0-style endpoints (alluvial). */
   audience?: string;
+  /**
+   * RFC 8707 resource indicators (absolute URIs): an array, or one string
+   * of space-separated URIs. Standard servers such as oidc-provider take
+   * these where Auth0-style ones take `audience`.
+   */
+  resource?: string | string[];
 }
 
 /** Options of createTokenSource only. */

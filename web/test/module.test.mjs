@@ -83,6 +83,13 @@ test("buildTokenRequest: exact request, secret masked where shown", async () => 
   assert.match(basic.headers.Authorization, /^Basic /);
   assert.equal(basic.redacted.headers.Authorization, "Basic ****");
   assert.equal(basic.body, '{"grant_type":"client_credentials"}');
+  // RFC 8707 resource indicators: an array or a space-separated string.
+  const apis = ["https://api.example.com/", "urn:example:inventory"];
+  for (const resource of [apis, apis.join(" ")]) {
+    const r = th.buildTokenRequest(opts("/t", { resource }));
+    assert.deepEqual(new URLSearchParams(r.body).getAll("resource"), apis);
+    assert.deepEqual(JSON.parse(th.buildTokenRequest(opts("/t", { resource, encoding: "json" })).body).resource, apis);
+  }
 });
 
 test("buildTokenRequest: configuration errors name the field", async () => {
@@ -96,6 +103,8 @@ test("buildTokenRequest: configuration errors name the field", async () => {
     [{ client_id: "c" }, "client_id"],
     [{ clientId: 5 }, "clientId"],
     [{ worker: base, clientId: "c" }, "worker"],
+    [{ provider: "custom", tokenURL: "https://as.example/t", clientId: "c", resource: ["/relative"] }, "Resource"],
+    [{ provider: "custom", tokenURL: "https://as.example/t", clientId: "c", resource: [5] }, "Resource"],
   ];
   for (const [o, field] of cases) {
     let err;
