@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/fingerprint"
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
@@ -263,6 +264,35 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	h.passToken(ctx, w, s)
 }
 
+// FingerprintIterations is the PBKDF2 cost of the fingerprint of a
+// route's credentials (client secret, password) that ends its cache key
+// (fingerprint.Slow, salted with the rest of the configuration), so that
+// two routes of one client with different secrets never share a token:
+// the key names KV and Cache API entries, the TOKEN_HOLDER object and
+// its backoff. It is computed once per route in an isolate (and in the
+// object), never per request in the long-lived instance: about 3.5 ms of
+// CPU in workerd (e2e TestWorkerdPBKDF2Cost), a third of the free plan's
+// 10 ms a request. Each guess of an offline attacker who reads a key
+// costs the same iterations; worker/README.md's threat model says what
+// that does and does not buy.
+const FingerprintIterations = 2000
+
+func credentialID(cfg tokenhelper.Config) tokenhelper.SourceOption {
+	return tokenhelper.WithCredentialID(fingerprint.Slow(cfg, FingerprintIterations))
+}
+
+// TokenKey returns the key of the provider tokens that cfg obtains in the
+// worker (tokenhelper.Source.Key): its tokenhelper.CacheKey followed by
+// the fingerprint of its credentials. It names them in the Store and
+// names their TOKEN_HOLDER object.
+func TokenKey(cfg tokenhelper.Config) (string, error) {
+	src, err := tokenhelper.NewSource(&tokenhelper.Client{}, cfg, credentialID(cfg))
+	if err != nil {
+		return "", err
+	}
+	return src.Key(), nil
+}
+
 // source returns the provider token Source for s (the Handler's settings),
 // kept for as long as the Handler lives: one Source per isolate when the
 // Go instance is long-lived (single flight across its requests), one per
@@ -287,6 +317,10 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	if h.Coordinator != nil {
 		opts = append(opts, tokenhelper.WithCoordinator(h.Coordinator))
 	}
+	// The route's credentials in its key: a route of the same client
+	// with another secret has other tokens, another TOKEN_HOLDER object
+	// and another backoff (see FingerprintIterations).
+	opts = append(opts, credentialID(s.Token))
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
 	if err != nil {
 		return nil, err

@@ -76,7 +76,11 @@ func (f *holderFixture) key(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tokenhelper.CacheKey(cfg.Token)
+	key, err := worker.TokenKey(cfg.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
 }
 
 // ask sends one ask of the holder directly and returns the answer.
