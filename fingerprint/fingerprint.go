@@ -10,11 +10,12 @@
 // guesses offline, as fast as they can hash. The two fingerprints here
 // stop that in the two places tokens are held:
 //
-//   - [Keyed] is an HMAC-SHA256 under a random key that lives only with
-//     the tokens' holder (the command keeps it in its 0600 cache
-//     directory, beside the tokens themselves): without the key a
-//     fingerprint tests nothing, and whoever has the key already has the
-//     tokens, which are as good as the secret for their lifetime.
+//   - [Keyed] is an HMAC-SHA256 under a key that lives only with the
+//     tokens' holder (the command keeps a random one in its 0600 cache
+//     directory, beside the tokens themselves; the Worker in mode mint
+//     uses its SIGNING_KEY): without the key a fingerprint tests nothing,
+//     and whoever has the key already has the tokens, which are as good
+//     as the secret for their lifetime.
 //   - [Slow] is PBKDF2-HMAC-SHA256 salted with the rest of the
 //     configuration ([tokenhelper.CacheKey]), for a holder that has no
 //     private place for a key (a Worker shares its stores between
@@ -63,6 +64,9 @@ func Keyed(key []byte, cfg tokenhelper.Config) string {
 		return ""
 	}
 	h := hmac.New(sha256.New, key)
+	// The key may serve another purpose too (the Worker's SIGNING_KEY
+	// signs JWTs with HMAC-SHA256): no JWT's signing input holds a NUL.
+	h.Write([]byte("tokenhelper fingerprint v1\x00"))
 	h.Write(m)
 	return hex.EncodeToString(h.Sum(nil)[:Size])
 }

@@ -266,27 +266,41 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 
 // FingerprintIterations is the PBKDF2 cost of the fingerprint of a
 // route's credentials (client secret, password) that ends its cache key
-// (fingerprint.Slow, salted with the rest of the configuration), so that
-// two routes of one client with different secrets never share a token:
-// the key names KV and Cache API entries, the TOKEN_HOLDER object and
-// its backoff. It is computed once per route in an isolate (and in the
-// object), never per request in the long-lived instance: about 3.5 ms of
-// CPU in workerd (e2e TestWorkerdPBKDF2Cost), a third of the free plan's
-// 10 ms a request. Each guess of an offline attacker who reads a key
-// costs the same iterations; worker/README.md's threat model says what
-// that does and does not buy.
+// in mode pass (fingerprint.Slow, salted with the rest of the
+// configuration), so that two routes of one client with different
+// secrets never share a token: the key names KV and Cache API entries,
+// the TOKEN_HOLDER object and its backoff. It is computed once per route
+// in an isolate (and in the object), never per request in the long-lived
+// instance: about 3.5 ms of CPU in workerd (e2e TestWorkerdPBKDF2Cost), a
+// third of the free plan's 10 ms a request. Each guess of an offline
+// attacker who reads a key costs the same iterations; worker/README.md's
+// threat model says what that does and does not buy.
 const FingerprintIterations = 2000
 
-func credentialID(cfg tokenhelper.Config) tokenhelper.SourceOption {
-	return tokenhelper.WithCredentialID(fingerprint.Slow(cfg, FingerprintIterations))
+// credentialID is the fingerprint of the route's credentials that ends
+// its cache key. In mode mint the worker has a key that no store holds,
+// SIGNING_KEY: an HMAC under it tests no guess of a secret without it
+// (fingerprint.Keyed), and costs nothing. In mode pass there is no such
+// key, and the fingerprint is slow instead.
+func (h *Handler) credentialID(s *Settings) string {
+	if s.Mint != nil {
+		return fingerprint.Keyed([]byte(h.getenv(VarSigningKey)), s.Token)
+	}
+	return fingerprint.Slow(s.Token, FingerprintIterations)
 }
 
-// TokenKey returns the key of the provider tokens that cfg obtains in the
-// worker (tokenhelper.Source.Key): its tokenhelper.CacheKey followed by
-// the fingerprint of its credentials. It names them in the Store and
-// names their TOKEN_HOLDER object.
-func TokenKey(cfg tokenhelper.Config) (string, error) {
-	src, err := tokenhelper.NewSource(&tokenhelper.Client{}, cfg, credentialID(cfg))
+// TokenKey returns the key of the provider tokens of the worker whose
+// settings getenv reads (its one route, without ROUTES): what
+// tokenhelper.Source.Key returns, the cache key followed by the
+// fingerprint of the credentials. It names them in the Store and names
+// their TOKEN_HOLDER object.
+func TokenKey(getenv func(string) string) (string, error) {
+	h := &Handler{Getenv: getenv}
+	s, err := h.loadSettings()
+	if err != nil {
+		return "", err
+	}
+	src, err := h.source(s)
 	if err != nil {
 		return "", err
 	}
@@ -320,7 +334,7 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	// The route's credentials in its key: a route of the same client
 	// with another secret has other tokens, another TOKEN_HOLDER object
 	// and another backoff (see FingerprintIterations).
-	opts = append(opts, credentialID(s.Token))
+	opts = append(opts, tokenhelper.WithCredentialID(h.credentialID(s)))
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
 	if err != nil {
 		return nil, err

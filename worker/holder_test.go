@@ -73,11 +73,7 @@ func (f *holderFixture) isolate(log func(string)) *worker.Handler {
 
 func (f *holderFixture) key(t *testing.T) string {
 	t.Helper()
-	cfg, err := worker.Load(f.env.get)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := worker.TokenKey(cfg.Token)
+	key, err := worker.TokenKey(f.env.get)
 	if err != nil {
 		t.Fatal(err)
 	}
