@@ -271,8 +271,8 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 // secrets never share a token: the key names KV and Cache API entries,
 // the TOKEN_HOLDER object and its backoff. It is computed once per route
 // in an isolate (and in the object), never per request in the long-lived
-// instance: about 3.5 ms of CPU in workerd (e2e TestWorkerdPBKDF2Cost), a
-// third of the free plan's 10 ms a request. Each guess of an offline
+// instance: 3.5-4.8 ms in workerd on a loaded machine (e2e
+// TestWorkerdPBKDF2Cost), under half the free plan's 10 ms a request. Each guess of an offline
 // attacker who reads a key costs the same iterations; worker/README.md's
 // threat model says what that does and does not buy.
 const FingerprintIterations = 2000
