@@ -32,8 +32,10 @@ type Cache interface {
 //
 // The client secret and the password are left out on purpose: a hash of
 // a password in a store shared between processes or isolates invites
-// offline guessing, and a token obtained before a secret was rotated
-// stays valid anyway (the provider, not the cache, decides that).
+// offline guessing. A holder that shares tokens binds them to the
+// credentials with [WithCredentialID], a fingerprint it computes so that
+// it tests no guess (package fingerprint): otherwise a wrong or rotated
+// secret would be handed the token cached with the right one.
 //
 // The hash (FNV-1a, 128 bits) only names entries: it protects nothing,
 // since whoever can read the cache can compute the key from the

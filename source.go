@@ -35,6 +35,7 @@ type Source struct {
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
 	invalidateFloor time.Duration
+	credID          string // see WithCredentialID
 
 	cur atomic.Pointer[held] // the last token obtained, fresh or not
 	// seen is a stale but maybe still valid token the last renewal found
@@ -45,6 +46,9 @@ type Source struct {
 	fail *failure // the last renewal's failure, while its backoff lasts
 	// forced is when Invalidate last dropped a token (see InvalidateFloor).
 	forced time.Time
+	// refused is the token Invalidate last dropped, until the renewal
+	// that replaces it starts (see RefusedToken).
+	refused *Token
 }
 
 // flight is one token request that any number of callers wait for.
@@ -155,6 +159,19 @@ func WithInvalidateFloor(d time.Duration) SourceOption {
 	return func(s *Source) { s.invalidateFloor = d }
 }
 
+// WithCredentialID binds the Source's tokens to the credentials that
+// obtain them: id (a fingerprint of the client secret, password and
+// refresh token of the Config, computed by the holder of the tokens) is
+// appended to the key, so that a Source given another secret neither
+// finds nor replaces the tokens of this one, in the Cache, the
+// Coordinator's lock or the backoff that follows a failure. [CacheKey]
+// leaves the secrets out; the holder chooses how their fingerprint
+// resists offline guessing (the tokenhelper/fingerprint package: keyed
+// with a key kept beside the tokens, or slow). "" changes nothing.
+func WithCredentialID(id string) SourceOption {
+	return func(s *Source) { s.credID = id }
+}
+
 // InvalidateFloor is the default least time between two renewals that
 // [Source.Invalidate] forces. An API answering 401 is outside input: in a
 // gateway anyone holding a token can make it answer 401 at will, and
@@ -181,6 +198,9 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 	for _, o := range opts {
 		o(s)
 	}
+	if s.credID != "" {
+		s.key += "-" + s.credID
+	}
 	return s, nil
 }
 
@@ -198,7 +218,8 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 }
 
 // Key returns the name of this Source's tokens in a [Cache] and for a
-// [Coordinator]: [CacheKey] of its Config, or the key it was given.
+// [Coordinator]: [CacheKey] of its Config (followed by the id of
+// [WithCredentialID]), or the key it was given.
 func (s *Source) Key() string { return s.key }
 
 // Token returns a valid token: the held one while it is fresh, or while
@@ -257,7 +278,12 @@ func (s *Source) mayTry(now time.Time) bool {
 // one caller: it is canceled only when every caller waiting for it has
 // given up, and a background renewal never is.
 func (s *Source) start(ctx context.Context, background bool) *flight {
-	fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	ctx = context.WithoutCancel(ctx)
+	if s.refused != nil {
+		ctx = context.WithValue(ctx, refusedKey{}, s.refused)
+		s.refused = nil
+	}
+	fctx, cancel := context.WithCancel(ctx)
 	f := &flight{done: make(chan struct{}), cancel: cancel, background: background}
 	s.call = f
 	go s.run(fctx, f)
@@ -282,7 +308,9 @@ func (f *failure) repeat(now time.Time) error {
 // At most one Invalidate per [InvalidateFloor] (or [WithInvalidateFloor])
 // drops a token: within the floor the current token stays, however many
 // 401s arrive, so that an API refusing every call costs the provider one
-// request a floor, not one a call.
+// request a floor, not one a call. The renewal that follows carries the
+// dropped token in its context ([RefusedToken]), for a Coordinator that
+// takes its tokens from another holder to pass on.
 func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 	h := s.cur.Load()
 	if tok == nil || h == nil || h.tok.AccessToken != tok.AccessToken {
@@ -296,7 +324,7 @@ func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 	}
 	dropped := s.cur.CompareAndSwap(h, &held{tok: &Token{RefreshToken: h.tok.RefreshToken}})
 	if dropped {
-		s.forced = now
+		s.forced, s.refused = now, h.tok
 	}
 	s.mu.Unlock()
 	if !dropped {
@@ -307,6 +335,20 @@ func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 			s.cache.Delete(ctx, s.key)
 		}
 	}
+}
+
+type refusedKey struct{}
+
+// RefusedToken returns, inside a renewal that follows [Source.Invalidate]
+// (the context a [Coordinator]'s Renew is given), the token Invalidate
+// dropped; else nil. A Coordinator that takes its tokens from another
+// holder instead of renewing (the Worker's TOKEN_HOLDER object) passes
+// it on, so that the other holder drops it too, by the same rules (only
+// while it is its current token, at most once per floor), instead of
+// handing the refused token back.
+func RefusedToken(ctx context.Context) *Token {
+	t, _ := ctx.Value(refusedKey{}).(*Token)
+	return t
 }
 
 // fresh reports whether t can still be handed out at now.

@@ -332,3 +332,52 @@ func TestSourceRefreshMarginFunc(t *testing.T) {
 		t.Fatalf("got %d requests 29 s before expiry, want 2", n)
 	}
 }
+
+// WithCredentialID: two Sources of one Config but for the credentials
+// share nothing in a Cache (the wrong secret's Source asks the provider
+// and fails, the right one's token stays), and "" keeps CacheKey.
+func TestSourceCredentialID(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	cache := &MemoryCache{Now: clock.Now}
+	right := newTestSource(t, ep, clock, WithCache(cache), WithCredentialID("aaaa"))
+	plain := newTestSource(t, ep, clock, WithCache(cache), WithCredentialID(""))
+	if plain.Key() != CacheKey(testConfig) || right.Key() != CacheKey(testConfig)+"-aaaa" {
+		t.Fatalf("keys: got %q and %q, want CacheKey and CacheKey-aaaa", plain.Key(), right.Key())
+	}
+	t1, err := right.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep.script = append(ep.script, nil, respond(jsonAnswer(401, `{"error":"invalid_client"}`)))
+	wrong := newTestSource(t, ep, clock, WithCache(cache), WithCredentialID("bbbb"))
+	if tok, err := wrong.Token(context.Background()); tok != nil || err == nil || len(ep.Calls()) != 2 {
+		t.Fatalf("wrong credentials: got %v, %v after %d requests, want invalid_client after 2", tok, err, len(ep.Calls()))
+	}
+	again := newTestSource(t, ep, clock, WithCache(cache), WithCredentialID("aaaa"))
+	if t2, err := again.Token(context.Background()); err != nil || t2.AccessToken != t1.AccessToken || len(ep.Calls()) != 2 {
+		t.Errorf("right credentials again: got %v, %v after %d requests, want the cached token and no request", t2, err, len(ep.Calls()))
+	}
+}
+
+// The renewal that follows Invalidate carries the dropped token in its
+// context (RefusedToken) for the Coordinator; the ones after it do not.
+func TestSourceRefusedTokenReachesTheCoordinator(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	var seen []*Token
+	coord := CoordinatorFunc(func(ctx context.Context, key string, renew func(context.Context) (*Token, error)) (*Token, error) {
+		seen = append(seen, RefusedToken(ctx))
+		return renew(ctx)
+	})
+	s := newTestSource(t, ep, clock, WithCoordinator(coord), WithRefreshMargin(time.Minute))
+	ctx := context.Background()
+	t1, _ := s.Token(ctx)
+	s.Invalidate(ctx, t1)
+	t2, _ := s.Token(ctx)
+	clock.Advance(t2.Expiry.Sub(clock.Now())) // expired: a plain renewal
+	s.Token(ctx)
+	if len(seen) != 3 || seen[0] != nil || seen[1] == nil || seen[1].AccessToken != t1.AccessToken || seen[2] != nil {
+		t.Errorf("RefusedToken in the three renewals: got %v, want nil, the first token, nil", seen)
+	}
+}

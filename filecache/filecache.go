@@ -16,7 +16,11 @@
 // <key>.lock beside it. An entry holds what [tokenhelper.Token] holds:
 // the access token and, when the provider gave them, the refresh and ID
 // tokens. Nothing from the Config is written: not the client secret, not
-// the password (a Token has no field for them).
+// the password (a Token has no field for them). A Source bound to its
+// credentials ([Cache.CredentialID], [tokenhelper.WithCredentialID]) has
+// a key ending with their HMAC under fingerprint.key, a random key in the
+// same directory (0600, created once), so that another secret has other
+// files and the names test no guess of a secret without the key.
 //
 // An entry whose access token has expired is kept for its refresh token,
 // which [tokenhelper.Source] then uses to renew (RFC 6749 section 6)

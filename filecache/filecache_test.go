@@ -282,3 +282,64 @@ func TestRenewWaitEndsWithTheContext(t *testing.T) {
 		t.Errorf("a wait that timed out was kept as a failure: %#v", f)
 	}
 }
+
+// CredentialID: stable for one directory (across Opens, so between
+// processes), different for another secret or another directory; the
+// key is created 0600 once however many callers race, and logout takes
+// it away.
+func TestCredentialID(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "c")
+	right := tokenhelper.Config{Provider: "aluma", ClientID: "c", ClientSecret: "right"}
+	wrong := right
+	wrong.ClientSecret = "wrong"
+	ids := make(chan string, 8)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			c, err := Open(dir)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			id, err := c.CredentialID(right)
+			if err != nil {
+				t.Error(err)
+			}
+			ids <- id
+		})
+	}
+	wg.Wait()
+	close(ids)
+	first := <-ids
+	for id := range ids {
+		if id != first {
+			t.Fatalf("racing callers got different ids %q and %q", first, id)
+		}
+	}
+	c, _ := Open(dir)
+	if w, _ := c.CredentialID(wrong); w == first || w == "" {
+		t.Errorf("wrong secret: got %q, want an id other than the right one's", w)
+	}
+	fi, err := os.Stat(filepath.Join(dir, keyFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file: %v %v, want mode 0600", fi, err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+	other, _ := Open(t.TempDir())
+	if id, _ := other.CredentialID(right); id == first {
+		t.Error("another directory (another key) gives the same id")
+	}
+	if _, err := c.Clear(); err != nil {
+		t.Fatal(err)
+	}
+	c, _ = Open(dir)
+	if id, _ := c.CredentialID(right); id == first {
+		t.Error("after Clear the old key is still in use")
+	}
+	os.WriteFile(filepath.Join(dir, keyFile), []byte("not a key"), 0o600)
+	if _, err := c.CredentialID(right); err == nil {
+		t.Error("a damaged key file: got no error")
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/fingerprint"
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
@@ -263,6 +264,49 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	h.passToken(ctx, w, s)
 }
 
+// FingerprintIterations is the PBKDF2 cost of the fingerprint of a
+// route's credentials (client secret, password) that ends its cache key
+// in mode pass (fingerprint.Slow, salted with the rest of the
+// configuration), so that two routes of one client with different
+// secrets never share a token: the key names KV and Cache API entries,
+// the TOKEN_HOLDER object and its backoff. It is computed once per route
+// in an isolate (and in the object), never per request in the long-lived
+// instance: 3.5-4.8 ms in workerd on a loaded machine (e2e
+// TestWorkerdPBKDF2Cost), under half the free plan's 10 ms a request. Each guess of an offline
+// attacker who reads a key costs the same iterations; worker/README.md's
+// threat model says what that does and does not buy.
+const FingerprintIterations = 2000
+
+// credentialID is the fingerprint of the route's credentials that ends
+// its cache key. In mode mint the worker has a key that no store holds,
+// SIGNING_KEY: an HMAC under it tests no guess of a secret without it
+// (fingerprint.Keyed), and costs nothing. In mode pass there is no such
+// key, and the fingerprint is slow instead.
+func (h *Handler) credentialID(s *Settings) string {
+	if s.Mint != nil {
+		return fingerprint.Keyed([]byte(h.getenv(VarSigningKey)), s.Token)
+	}
+	return fingerprint.Slow(s.Token, FingerprintIterations)
+}
+
+// TokenKey returns the key of the provider tokens of the worker whose
+// settings getenv reads (its one route, without ROUTES): what
+// tokenhelper.Source.Key returns, the cache key followed by the
+// fingerprint of the credentials. It names them in the Store and names
+// their TOKEN_HOLDER object.
+func TokenKey(getenv func(string) string) (string, error) {
+	h := &Handler{Getenv: getenv}
+	s, err := h.loadSettings()
+	if err != nil {
+		return "", err
+	}
+	src, err := h.source(s)
+	if err != nil {
+		return "", err
+	}
+	return src.Key(), nil
+}
+
 // source returns the provider token Source for s (the Handler's settings),
 // kept for as long as the Handler lives: one Source per isolate when the
 // Go instance is long-lived (single flight across its requests), one per
@@ -287,6 +331,10 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	if h.Coordinator != nil {
 		opts = append(opts, tokenhelper.WithCoordinator(h.Coordinator))
 	}
+	// The route's credentials in its key: a route of the same client
+	// with another secret has other tokens, another TOKEN_HOLDER object
+	// and another backoff (see FingerprintIterations).
+	opts = append(opts, tokenhelper.WithCredentialID(h.credentialID(s)))
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
 	if err != nil {
 		return nil, err

@@ -304,3 +304,33 @@ func TestRateLimitPeriod(t *testing.T) {
 		}
 	}
 }
+
+// TokenKey: the route's credentials and, in mode mint, its SIGNING_KEY
+// end the key: another secret or password, or another signing key, is
+// another key; the same settings, the same key (so that isolates and the
+// object agree).
+func TestTokenKeyBindsTheCredentials(t *testing.T) {
+	f := newFixture(t)
+	other := mintKey + "-rotated"
+	keys := map[string]env{
+		"pass":                 f.env,
+		"pass, another secret": f.env.with(worker.VarClientSecret, "another-secret"),
+		"mint":                 f.env.with(worker.VarMode, "mint", worker.VarSigningKey, mintKey, worker.VarUpstream, "https://api.example/v1"),
+		"mint, another secret": f.env.with(worker.VarMode, "mint", worker.VarSigningKey, mintKey, worker.VarUpstream, "https://api.example/v1", worker.VarClientSecret, "another-secret"),
+		"mint, another key":    f.env.with(worker.VarMode, "mint", worker.VarSigningKey, other, worker.VarUpstream, "https://api.example/v1"),
+	}
+	seen := map[string]string{}
+	for name, e := range keys {
+		k, err := worker.TokenKey(e.get)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if again, _ := worker.TokenKey(e.get); again != k {
+			t.Errorf("%s: two keys for one configuration", name)
+		}
+		if prev, dup := seen[k]; dup {
+			t.Errorf("%s and %s have one key %s", name, prev, k)
+		}
+		seen[k] = name
+	}
+}

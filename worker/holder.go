@@ -2,9 +2,12 @@ package worker
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,7 +17,9 @@ import (
 
 // The internal protocol between an isolate and the TOKEN_HOLDER Durable
 // Object (see [Holder] and [HolderCoordinator]): the isolate POSTs to
-// HolderURL with the route's cache key in HolderKeyHeader and gets
+// HolderURL with the route's cache key in HolderKeyHeader (and, when it
+// renews because an API refused the token the object gave it, that
+// token's [TokenID] in HolderRefusedHeader) and gets
 //
 //	200 {access_token, token_type, scope?, expiry, obtained}
 //	424 {kind, code, status, description?, retry_after_ms, repeated}   the provider failed
@@ -28,7 +33,21 @@ const (
 	// HolderKeyHeader carries the cache key ([tokenhelper.Source.Key]) of
 	// the route asking; it names the object, which refuses another key.
 	HolderKeyHeader = "Tokenhelper-Key"
+	// HolderRefusedHeader names, by its TokenID, the token an API refused
+	// (tokenhelper.RefusedToken of the isolate's renewal): the object
+	// drops it by its own Source's rules, only while it is still its
+	// current token and at most once per tokenhelper.InvalidateFloor,
+	// however many isolates and 401s report it.
+	HolderRefusedHeader = "Tokenhelper-Refused"
 )
+
+// TokenID names a token without revealing it: the first 128 bits of the
+// SHA-256 of the access token, in hex. Tokens are long random or signed
+// strings, so the id neither gives the token away nor collides.
+func TokenID(tok *tokenhelper.Token) string {
+	sum := sha256.Sum256([]byte(tok.AccessToken))
+	return hex.EncodeToString(sum[:16])
+}
 
 // holderToken is the 200 answer of the holder: the access token and its
 // expiry only. The refresh token and the id token never leave the object.
@@ -95,44 +114,50 @@ type Holder struct {
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
 
-	mu sync.Mutex
-	h  *Handler // the route found for this object's key
+	mu     sync.Mutex
+	h      *Handler   // the route found for this object's key
+	routes []*Handler // every route's, the unprefixed one first
 }
 
 // handler is the Handler whose provider token has cache key key: the
 // worker's one route, or with ROUTES the route whose settings give that
 // key (an object is named by its key, so it serves one route). When none
 // does, it is the unprefixed one, and ServeHTTP answers the mismatch.
+// Only a route whose configuration gives the key's first part (cheap)
+// has its credentials' fingerprint computed (slow), once.
 func (o *Holder) handler(key string) *Handler {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.h != nil {
 		return o.h
 	}
-	prefixes := []string{""}
-	rt := &Router{Handler: &Handler{Getenv: o.Getenv}}
-	rt.once.Do(rt.load)
-	for _, name := range rt.names {
-		prefixes = append(prefixes, rt.routes[name].Prefix)
-	}
-	var first *Handler
-	for _, p := range prefixes {
-		h := &Handler{Getenv: o.Getenv, Transport: o.Transport, Coordinator: o.Coordinator,
-			Clock: o.Clock, Timeout: o.Timeout, Retry: o.Retry, Prefix: p}
-		if o.Store != nil {
-			h.cache = &HolderCache{Store: o.Store, Clock: o.Clock}
+	if o.routes == nil {
+		prefixes := []string{""}
+		rt := &Router{Handler: &Handler{Getenv: o.Getenv}}
+		rt.once.Do(rt.load)
+		for _, name := range rt.names {
+			prefixes = append(prefixes, rt.routes[name].Prefix)
 		}
-		if first == nil {
-			first = h
-		}
-		if s, err := h.loadSettings(); err == nil {
-			if src, err := h.source(s); err == nil && src.Key() == key {
-				o.h = h
-				return h
+		for _, p := range prefixes {
+			h := &Handler{Getenv: o.Getenv, Transport: o.Transport, Coordinator: o.Coordinator,
+				Clock: o.Clock, Timeout: o.Timeout, Retry: o.Retry, Prefix: p}
+			if o.Store != nil {
+				h.cache = &HolderCache{Store: o.Store, Clock: o.Clock}
 			}
+			o.routes = append(o.routes, h)
 		}
 	}
-	return first
+	for _, h := range o.routes {
+		s, err := h.loadSettings()
+		if err != nil || !strings.HasPrefix(key, tokenhelper.CacheKey(s.Token)) {
+			continue
+		}
+		if src, err := h.source(s); err == nil && src.Key() == key {
+			o.h = h
+			return h
+		}
+	}
+	return o.routes[0]
 }
 
 // ServeHTTP answers POST /token for the key in HolderKeyHeader.
@@ -167,7 +192,14 @@ func (o *Holder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go func() {
 		// Not the asker's context: one asker leaving must not cancel the
 		// request that the others (and the next asker) wait for.
-		tok, err := src.Token(context.WithoutCancel(r.Context()))
+		ctx := context.WithoutCancel(r.Context())
+		tok, err := src.Token(ctx)
+		if refused := r.Header.Get(HolderRefusedHeader); err == nil && refused != "" && TokenID(tok) == refused {
+			// An API refused this object's current token: drop it (the
+			// Source ignores it within its floor) and hand out the next.
+			src.Invalidate(ctx, tok)
+			tok, err = src.Token(ctx)
+		}
 		done <- result{tok, err}
 	}()
 	var res result

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/fingerprint"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/nethttp"
 	"github.com/tokenhelper/tokenhelper/worker"
@@ -72,11 +73,11 @@ func (f *holderFixture) isolate(log func(string)) *worker.Handler {
 
 func (f *holderFixture) key(t *testing.T) string {
 	t.Helper()
-	cfg, err := worker.Load(f.env.get)
+	key, err := worker.TokenKey(f.env.get)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tokenhelper.CacheKey(cfg.Token)
+	return key
 }
 
 // ask sends one ask of the holder directly and returns the answer.
@@ -353,4 +354,84 @@ func TestHolderServesEachRoute(t *testing.T) {
 	if len(objects) != 2 || profiles["alphaus-ripple"] != 1 || profiles["alphaus-wave"] != 1 {
 		t.Errorf("got %d objects and provider requests %v, want 2 objects, one request per route", len(objects), profiles)
 	}
+}
+
+// TestHolderDropsARefusedTokenOncePerFloor: isolates (core Sources asking
+// one Holder, as the Worker's do) whose API refuses the object's token
+// make the object renew it once, not once per isolate or per 401, and not
+// at all while the object's own floor lasts, even for isolates whose own
+// floor allows them (fresh ones); once the floor has passed, once more.
+func TestHolderDropsARefusedTokenOncePerFloor(t *testing.T) {
+	f := newHolderFixture(t)
+	cfg, err := worker.Load(f.env.get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	isolate := func() *tokenhelper.Source {
+		src, err := tokenhelper.NewSource(&tokenhelper.Client{Transport: nethttp.New(nil), Clock: f.clock}, cfg.Token,
+			tokenhelper.WithCoordinator(&worker.HolderCoordinator{Transport: f.stub(), Clock: f.clock, Log: func(s string) { t.Error("fell back:", s) }}),
+			tokenhelper.WithCredentialID(fingerprint.Slow(cfg.Token, worker.FingerprintIterations)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return src
+	}
+	// refuse has every isolate's API answer 401 five times at once: each
+	// 401 invalidates the token used, and the call is retried with the
+	// next. It returns the tokens the retries used.
+	refuse := func(isos []*tokenhelper.Source) map[string]bool {
+		var mu sync.Mutex
+		seen := map[string]bool{}
+		var wg sync.WaitGroup
+		for _, iso := range isos {
+			for range 5 {
+				wg.Go(func() {
+					tok, err := iso.Token(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					iso.Invalidate(ctx, tok)
+					next, err := iso.Token(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					mu.Lock()
+					seen[next.AccessToken] = true
+					mu.Unlock()
+				})
+			}
+		}
+		wg.Wait()
+		return seen
+	}
+	var isos []*tokenhelper.Source
+	for range 4 {
+		isos = append(isos, isolate())
+	}
+	first, err := isos[0].Token(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := refuse(isos)
+	if n := f.demo.Count(); n != 2 || len(after) != 1 || after[first.AccessToken] {
+		t.Fatalf("4 isolates x 5 refusals of the object's token: %d provider requests, %d distinct tokens after (the refused one among them: %v), want 2, 1, false",
+			n, len(after), after[first.AccessToken])
+	}
+	var fresh []*tokenhelper.Source
+	for range 4 {
+		fresh = append(fresh, isolate())
+	}
+	refuse(fresh)
+	if n := f.demo.Count(); n != 2 {
+		t.Errorf("4 fresh isolates refusing the renewed token within the object's floor: %d provider requests in all, want still 2", n)
+	}
+	f.clock.Advance(tokenhelper.InvalidateFloor + time.Second)
+	refuse(append(isos, fresh...))
+	if n := f.demo.Count(); n != 3 {
+		t.Errorf("8 isolates refusing it after the floor: %d provider requests in all, want 3", n)
+	}
+	t.Logf("provider requests: 1 first, +1 for 4 isolates x 5 refusals, +0 for 4 fresh isolates within the object's floor, +1 after it: %d", f.demo.Count())
 }

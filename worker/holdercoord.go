@@ -31,7 +31,10 @@ const HolderAskTimeout = 3*DefaultTimeout + 5*time.Second
 // the key (through Transport, the binding's stub fetch) for the token
 // instead of renewing. A failure the object reports from the provider
 // (refused, down, in backoff) is the renewal's error: the isolate backs
-// off as the object does and sends no request of its own. When the
+// off as the object does and sends no request of its own. A renewal
+// that follows the isolate's Source.Invalidate (an API answered 401)
+// names the refused token, so that the object drops it too, by its own
+// floor, instead of handing it back. When the
 // object itself fails (unreachable, an answer that is not the holder's, a
 // key it does not serve), Renew falls back to renew (the isolate's own
 // path: the Cache API or KV, its own flight) and says so through Log,
@@ -92,11 +95,11 @@ func (c *HolderCoordinator) logFallback(why string) {
 func (c *HolderCoordinator) ask(ctx context.Context, key string) (tok *tokenhelper.Token, err error, why string) {
 	actx, cancel := context.WithTimeout(ctx, HolderAskTimeout)
 	defer cancel()
-	res, err := c.Transport.RoundTrip(actx, &tokenhelper.Request{
-		Method: http.MethodPost,
-		URL:    HolderURL,
-		Header: map[string]string{HolderKeyHeader: key},
-	})
+	hdr := map[string]string{HolderKeyHeader: key}
+	if t := tokenhelper.RefusedToken(ctx); t != nil {
+		hdr[HolderRefusedHeader] = TokenID(t)
+	}
+	res, err := c.Transport.RoundTrip(actx, &tokenhelper.Request{Method: http.MethodPost, URL: HolderURL, Header: hdr})
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
 			return nil, nil, "no answer in time"

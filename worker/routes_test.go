@@ -3,14 +3,19 @@
 package worker_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoapi"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
+	"github.com/tokenhelper/tokenhelper/nethttp"
 	"github.com/tokenhelper/tokenhelper/verify"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
@@ -152,5 +157,65 @@ func TestRoutesNames(t *testing.T) {
 	// Without ROUTES the Router is the Handler: /token as before.
 	if w := f.do(f.router(f.env), "POST", workerURL+"/token", testOrigin); w.Code != 200 {
 		t.Errorf("without ROUTES: got %d %s", w.Code, w.Body)
+	}
+}
+
+// TestRoutesOfOneClientWithAnotherSecret: two routes of the same client
+// id, one with the right secret and one with a wrong one, sharing one
+// Store (as KV is shared), with and without TOKEN_HOLDER objects (one per
+// key, as the binding names them): the wrong route is never handed the
+// right one's token but tries its own secret (502 invalid_client after
+// one provider request, then its backoff without a request), and the
+// right route keeps its token (no further request).
+func TestRoutesOfOneClientWithAnotherSecret(t *testing.T) {
+	for _, holder := range []bool{false, true} {
+		t.Run(map[bool]string{false: "store", true: "holder"}[holder], func(t *testing.T) {
+			f := newFixture(t)
+			f.env = f.env.with(worker.VarRoutes, "good,bad", "BAD_CLIENT_SECRET", "wrong-secret-of-some-length",
+				worker.VarProvider, "aluma", worker.VarTokenURL, f.srv.URL+demoprovider.Path("aluma"))
+			h := f.handler(f.env)
+			objects := map[string]*worker.Holder{}
+			if holder {
+				h.Coordinator = &worker.HolderCoordinator{Clock: f.clock, Log: func(s string) { t.Error("fell back:", s) },
+					Transport: tokenhelper.TransportFunc(func(ctx context.Context, r *tokenhelper.Request) (*tokenhelper.Response, error) {
+						key := r.Header[worker.HolderKeyHeader]
+						if objects[key] == nil {
+							objects[key] = &worker.Holder{Getenv: f.env.get, Transport: nethttp.New(nil), Clock: f.clock, Timeout: 2 * time.Second,
+								Store: &worker.MemoryStore{Now: f.clock.Now}}
+						}
+						w := httptest.NewRecorder()
+						req := httptest.NewRequest("POST", "/token", nil)
+						req.Header.Set(worker.HolderKeyHeader, key)
+						objects[key].ServeHTTP(w, req)
+						return &tokenhelper.Response{Status: w.Code, Header: map[string]string{"content-type": w.Header().Get("Content-Type")},
+							Body: io.NopCloser(w.Body)}, nil
+					})}
+			}
+			rt := &worker.Router{Handler: h}
+			good := f.do(rt, "POST", "/good/token", testOrigin)
+			if good.Code != 200 || f.demo.Count() != 1 {
+				t.Fatalf("/good/token: got %d %s after %d provider requests, want 200 after 1", good.Code, good.Body, f.demo.Count())
+			}
+			tok := decode(t, good)["access_token"]
+			for i := range 2 {
+				bad := f.do(rt, "POST", "/bad/token", testOrigin)
+				wantError(t, bad, 502, "invalid_client")
+				if strings.Contains(bad.Body.String(), tok.(string)) {
+					t.Fatal("the wrong secret's route handed out the right one's token")
+				}
+				if n := f.demo.Count(); n != 2 {
+					t.Errorf("/bad/token #%d: %d provider requests in all, want 2 (one for the wrong secret, then its backoff)", i+1, n)
+				}
+			}
+			f.clock.Advance(2 * time.Second) // the wrong secret's backoff is over: asked again
+			wantError(t, f.do(rt, "POST", "/bad/token", testOrigin), 502, "invalid_client")
+			again := f.do(rt, "POST", "/good/token", testOrigin)
+			if again.Code != 200 || decode(t, again)["access_token"] != tok || f.demo.Count() != 3 {
+				t.Errorf("/good/token again: got %d with %d provider requests in all, want the same token and 3", again.Code, f.demo.Count())
+			}
+			if holder && len(objects) != 2 {
+				t.Errorf("TOKEN_HOLDER objects: got %d, want 2 (one per secret)", len(objects))
+			}
+		})
 	}
 }

@@ -43,11 +43,13 @@ provider's API directly.
 
 Cache: tokens are kept in $XDG_CACHE_HOME/tokenhelper (os.UserCacheDir),
 directory 0700, files 0600, readable by your own processes only; never the
-client secret or the password. They are reused until shortly before they
-expire, then renewed with the refresh token when there is one; invocations
-that start at once make one request (a file lock). After a failure the next
-attempt waits 1 s, doubling to 30 s (the provider's Retry-After up to 5 min):
-meanwhile invocations fail at once, saying when the next attempt will be.
+client secret or the password. Each secret has its own files (named with a
+random key kept there): a wrong secret is tried, and the right one's token
+stays. They are reused until shortly before they expire, then renewed with
+the refresh token when there is one; invocations that start at once make
+one request (a file lock). After a failure the next attempt waits 1 s,
+doubling to 30 s (the provider's Retry-After up to 5 min): meanwhile
+invocations fail at once, saying when the next attempt will be.
 --no-cache skips the cache; tokenhelper logout removes it.
 
 Exit status:

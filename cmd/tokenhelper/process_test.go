@@ -198,20 +198,63 @@ func TestProcessesShareOneRequest(t *testing.T) {
 	}
 }
 
+// TestProcessWrongSecret: one cache directory; the right secret gets a
+// token, a wrong one (a rotated-away secret, a typo) is tried (exit 3
+// invalid_client after exactly one request, nothing on stdout) instead
+// of being handed the right one's cached token, and does not evict it:
+// the right secret again gets the cached token without a request. The
+// cache files hold neither secret, and the fingerprint key is 0600.
 func TestProcessWrongSecret(t *testing.T) {
+	const wrong = "wrong-secret-of-some-length"
 	demo := demoprovider.New(demoprovider.Options{})
 	srv := httptest.NewServer(demo)
 	defer srv.Close()
 	h := newHome(t)
-	env := demoEnv(srv.URL, "aluma")
-	env["TOKENHELPER_CLIENT_SECRET"] = "wrong-secret-of-some-length"
-	r := h.run(t, env, "token", "-v")
-	if r.code != 3 || r.stdout != "" || !strings.Contains(r.stderr, "invalid_client") {
-		t.Errorf("wrong secret: got %d %q %q, want 3, nothing on stdout, invalid_client on stderr", r.code, r.stdout, r.stderr)
+	right := demoEnv(srv.URL, "aluma")
+	bad := demoEnv(srv.URL, "aluma")
+	bad["TOKENHELPER_CLIENT_SECRET"] = wrong
+
+	first := h.run(t, right, "token")
+	if first.code != 0 || first.stdout == "" || demo.Count() != 1 {
+		t.Fatalf("right secret: got %d %q %q after %d requests, want a token after 1", first.code, first.stdout, first.stderr, demo.Count())
 	}
-	if strings.Contains(r.stderr, "wrong-secret-of-some-length") {
-		t.Error("the wrong secret is on stderr")
+	for i := range 2 {
+		before := demo.Count()
+		r := h.run(t, bad, "token", "-v")
+		want := 1 // the first wrong invocation asks; the second repeats its backoff
+		if i == 1 {
+			want = 0
+		}
+		if r.code != 3 || r.stdout != "" || !strings.Contains(r.stderr, "invalid_client") || demo.Count()-before != want {
+			t.Errorf("wrong secret, invocation %d: got %d %q %q after %d request(s), want 3, nothing on stdout, invalid_client after %d",
+				i+1, r.code, r.stdout, r.stderr, demo.Count()-before, want)
+		}
+		if strings.Contains(r.stderr, wrong) {
+			t.Error("the wrong secret is on stderr")
+		}
 	}
+	before := demo.Count()
+	again := h.run(t, right, "token")
+	if again.code != 0 || again.stdout != first.stdout || demo.Count() != before {
+		t.Errorf("right secret again: got %d %q with %d request(s), want the cached token and none", again.code, again.stderr, demo.Count()-before)
+	}
+	t.Logf("one cache directory: right secret %d request, wrong secret 1 then 0 (backoff), right again %d", 1, demo.Count()-before)
+	h.checkCache(t)
+	for _, e := range must(os.ReadDir(h.cache)) {
+		if b, _ := os.ReadFile(filepath.Join(h.cache, e.Name())); strings.Contains(string(b), wrong) {
+			t.Errorf("%s holds the wrong secret", e.Name())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(h.cache, "fingerprint.key")); err != nil {
+		t.Errorf("the fingerprint key: %v", err)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
 }
 
 func TestProcessBackoffKeptBetweenInvocations(t *testing.T) {

@@ -93,11 +93,19 @@ func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper
 	var store *filecache.Cache
 	if !*o.noCache {
 		var err error
-		if store, err = filecache.Open(c.cacheDir); err != nil {
+		var id string
+		if store, err = filecache.Open(c.cacheDir); err == nil && r.worker == nil {
+			// The credentials in the key: another secret (a wrong one, a
+			// rotated one) has other files, and neither finds nor evicts
+			// the tokens of this one.
+			id, err = store.CredentialID(r.cfg)
+		}
+		if err != nil {
+			store = nil
 			fmt.Fprintf(c.stderr, "tokenhelper: no token cache (%v): every invocation asks for a token\n", err)
 		} else {
 			store.Now, store.Logf = c.now, logf
-			opts = append(opts, tokenhelper.WithCache(store), tokenhelper.WithCoordinator(store))
+			opts = append(opts, tokenhelper.WithCache(store), tokenhelper.WithCoordinator(store), tokenhelper.WithCredentialID(id))
 		}
 	}
 	var src *tokenhelper.Source
