@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"hash/fnv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -27,8 +28,8 @@ type Cache interface {
 // CacheKey returns the cache key of the tokens cfg obtains: a hash of
 // everything that shapes the request: the provider, token URL, body
 // encoding, client authentication, grant type, client ID, username,
-// audience and scope. A configuration change therefore never reuses a
-// token obtained under the old one.
+// audience, scope and resource indicators. A configuration change
+// therefore never reuses a token obtained under the old one.
 //
 // The client secret and the password are left out on purpose: a hash of
 // a password in a store shared between processes or isolates invites
@@ -47,7 +48,7 @@ func CacheKey(cfg Config) string {
 	}
 	h := fnv.New128a()
 	for _, s := range []string{cfg.Provider, cfg.TokenURL, cfg.Encoding.String(), cfg.AuthStyle.String(),
-		cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope} {
+		cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope, strings.Join(cfg.Resource, " ")} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
