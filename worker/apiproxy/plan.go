@@ -53,17 +53,17 @@ type Plan struct {
 	MaxBody int64 `json:"max_body"`
 	// TimeoutMS bounds the upstream call until its answer's headers.
 	TimeoutMS int64 `json:"timeout_ms"`
-	// Pass names the only upstream response headers passed on
+	// ResponseHeaders names the only upstream response headers passed on
 	// (lower-case; see passedResponseHeaders), Vary beside the Worker's
 	// own. CacheKeep and CacheNone cap Cache-Control as capCacheControl
 	// does: "private" and the kept directives (CacheKeep, bare, and
 	// max-age=<digits>), no-store if the upstream said no-store (or a
 	// qualified no-cache, read as no-cache), CacheNone when it sent none.
 	// Location is rebased or dropped as rebaseLocation does.
-	Pass      []string `json:"pass"`
-	CacheKeep []string `json:"cache_keep"`
-	CacheNone string   `json:"cache_none"`
-	Location  Rebase   `json:"location"`
+	ResponseHeaders []string `json:"response_headers"`
+	CacheKeep       []string `json:"cache_keep"`
+	CacheNone       string   `json:"cache_none"`
+	Location        Rebase   `json:"location"`
 	// The answers for the failures the entry module may meet, written by
 	// Go's one error writer.
 	Timeout     Answer `json:"timeout"`
@@ -158,7 +158,7 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	plan := Plan{
 		URL: target, Method: r.Method, Header: header, TokenID: TokenID(tok), Replay: DefaultReplay, MaxBody: max,
-		TimeoutMS: timeout.Milliseconds(), Pass: passedResponseHeaders, CacheKeep: keptCacheDirectives,
+		TimeoutMS: timeout.Milliseconds(), ResponseHeaders: passedResponseHeaders, CacheKeep: keptCacheDirectives,
 		CacheNone: capCacheControl("", false), Location: p.rebase(),
 		Timeout:     errorAnswer(http.StatusGatewayTimeout, "upstream_timeout", errTimeout.Error()),
 		Unavailable: errorAnswer(http.StatusBadGateway, "upstream_unavailable", errUnavailable.Error()),
