@@ -4,6 +4,7 @@ package workere2e_test
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -54,5 +55,43 @@ func attackHeaders(t *testing.T, g *gateway) {
 	res, _ = g.raw(t, "GET", "/api/echo")
 	if cc := res.Header.Get("Cache-Control"); cc != "no-store" || res.StatusCode != http.StatusOK {
 		t.Errorf("GET /api/echo: %d Cache-Control %q, want no-store", res.StatusCode, cc)
+	}
+	// The cap and the rebase as the entry module applies them (the same
+	// cases as worker/apiproxy's TestCapCacheControl and TestRebaseLocation).
+	for cc, want := range map[string]string{
+		"public, max-age=3600, s-maxage=7200":                          "private, max-age=3600",
+		"PUBLIC, Max-Age=60":                                           "private, max-age=60",
+		`private="x", max-age=60`:                                      "private, max-age=60",
+		`no-cache="set-cookie", public`:                                "private, no-cache",
+		"max-age=60, NO-STORE":                                         "no-store",
+		"max-age=-1, max-age=abc, immutable":                           "private, immutable",
+		"stale-while-revalidate=60, must-revalidate, proxy-revalidate": "private, must-revalidate",
+	} {
+		res, _ := g.raw(t, "GET", "/api/echoheaders?cc="+url.QueryEscape(cc))
+		if got := res.Header.Get("Cache-Control"); got != want {
+			t.Errorf("upstream Cache-Control %q: got %q, want %q", cc, got, want)
+		}
+	}
+	up, _ := url.Parse(g.tomcat.URL)
+	for loc, want := range map[string]string{
+		"/base/ripple/items/2?x=1":       g.url + "/api/items/2?x=1",
+		"3":                              g.url + "/api/3",
+		g.tomcat.URL + "/base/ripple/a":  g.url + "/api/a",
+		"/base/admin/secret":             "",
+		"/base/ripple/..;/admin/secret":  g.url + "/api/..;/admin/secret", // refused when followed
+		"/base/rippled":                  "",
+		"//" + up.Host + "/other":        "",
+		"https://cdn.example/file?sig=1": "https://cdn.example/file?sig=1",
+		"javascript:alert(1)":            "",
+	} {
+		if want == g.url+"/api/..;/admin/secret" {
+			if res, _ := g.raw(t, "GET", "/api/..;/admin/secret"); res.StatusCode != 400 {
+				t.Errorf("following the rebased %q: %d, want 400", loc, res.StatusCode)
+			}
+		}
+		res, _ := g.raw(t, "GET", "/api/echoheaders?loc="+url.QueryEscape(loc))
+		if got := res.Header.Get("Location"); got != want {
+			t.Errorf("upstream Location %q: got %q, want %q", loc, got, want)
+		}
 	}
 }

@@ -139,7 +139,7 @@ func TestRebaseLocation(t *testing.T) {
 		"https://up.example/base/a":      "https://worker.example/api/a",
 		"HTTPS://UP.EXAMPLE/base/a":      "https://worker.example/api/a",
 		"/admin/secret":                  "",
-		"/base/..;/admin/secret":         "",
+		"/base/..;/admin/secret":         "https://worker.example/api/..;/admin/secret", // refused when followed
 		"/basement":                      "",
 		"//up.example/other":             "",
 		"https://cdn.example/file?sig=1": "https://cdn.example/file?sig=1",

@@ -15,6 +15,8 @@
 //   echo          200, the path as Tomcat resolved it
 //   unauthorized  401 with a Bearer challenge, every time
 //   headers       200 with response headers a browser must not get
+//   echoheaders   200 with the Cache-Control and Location given as the
+//                 query parameters cc and loc
 //   upload/...    reads the body to its end and records how many bytes
 //                 came and whether the body was complete (a chunked body
 //                 without its last chunk, or one shorter than its
@@ -88,6 +90,10 @@ public class Main {
                     res.setHeader("Content-Language", "en");
                     res.setHeader("Retry-After", "7");
                     res.setHeader("Location", "/base/ripple/elsewhere?x=1");
+                    break;
+                case "/echoheaders":
+                    if (req.getParameter("cc") != null) res.setHeader("Cache-Control", req.getParameter("cc"));
+                    if (req.getParameter("loc") != null) res.setHeader("Location", req.getParameter("loc"));
                     break;
                 default:
                     break;
