@@ -39,6 +39,9 @@ func attackHeaders(t *testing.T, g *gateway) {
 			t.Errorf("%s: %q, want %q", name, got, v)
 		}
 	}
+	if expose := h.Get("Access-Control-Expose-Headers"); !strings.Contains(expose, "ETag") || !strings.Contains(expose, "Location") {
+		t.Errorf("Access-Control-Expose-Headers %q: the page could not read ETag or Location", expose)
+	}
 	vary := strings.ToLower(strings.Join(h.Values("Vary"), ","))
 	if !strings.Contains(vary, "origin") || !strings.Contains(vary, "accept") {
 		t.Errorf("Vary %q, want Origin and Tomcat's Accept", vary)

@@ -78,13 +78,13 @@ func safeReading(p string) bool {
 	return true
 }
 
-// onlyDots reports whether s is made of "." and characters some
-// normalizer may fold into one (full-width, small and one-dot-leader
-// full stops).
+// onlyDots reports whether s is made of "." and characters that Unicode
+// compatibility normalization (NFKC) folds into dots: the full-width and
+// small full stops, the one and two dot leaders and the ellipsis.
 func onlyDots(s string) bool {
 	for _, r := range s {
 		switch r {
-		case '.', '\uff0e', '\ufe52', '\u2024':
+		case '.', '\uff0e', '\ufe52', '\u2024', '\u2025', '\u2026':
 		default:
 			return false
 		}

@@ -197,11 +197,12 @@ function limited(body, max, cut) {
 // enable_request_signal compatibility flag in wrangler.jsonc). workerd
 // also stops streaming an answer whose client has gone without it (bare
 // workerd, e2e/worker/bare_test.go); the signal ends the fetch itself,
-// an upload included.
+// an upload included. cut (see forward) ends it too, whenever it aborts.
 function until(req, ms, cut) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(new DOMException("the upstream did not answer in time", "TimeoutError")), ms);
-  const signals = [ctl.signal, cut, ...(req.signal ? [req.signal] : [])];
-  const signal = AbortSignal.any ? AbortSignal.any(signals) : ctl.signal;
+  if (cut.aborted) ctl.abort(cut.reason);
+  else cut.addEventListener("abort", () => ctl.abort(cut.reason), { once: true });
+  const signal = req.signal && AbortSignal.any ? AbortSignal.any([req.signal, ctl.signal]) : ctl.signal;
   return { signal, answered: () => clearTimeout(timer) };
 }
