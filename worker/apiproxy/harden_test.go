@@ -24,7 +24,7 @@ var attackPaths = []string{
 	"/api/.;/admin", "/api/..%3b/admin", "/api/..%3B/admin", "/api/%2e%2e%3bx/admin", "/api/%252e%252e/admin",
 	"/api/%252e%252e;/admin", "/api/%252E./admin", "/api/.%252e/admin", "/api/..%253bx/admin", "/api/..%2f..%2fadmin",
 	"/api/a%2f..%2f..%2fadmin", "/api/a%252f..%252f..%252fadmin", "/api/a%5c..%5cb", "/api/a%255c..%255cb",
-	"/api/%c0%ae%c0%ae/admin", "/api/%e0%80%ae%e0%80%ae/admin", "/api/%ff/x", "/api/%25u002e%25u002e/admin",
+	"/api/%c0%ae%c0%ae/admin", "/api/%e0%80%ae%e0%80%ae/admin", "/api/%ff/x", "/api/%25u002e%25u002e/admin", "/api/%25U002E./admin",
 	"/api/..%00/admin", "/api/..%2500/admin", "/api/a%00b", "/api/..%09/admin", "/api/..%0a/admin", "/api/%20..%20/admin",
 	"/api/.../admin", "/api/%ef%bc%8e%ef%bc%8e/admin", "/api/%e2%80%a5/admin", "/api/%e2%80%a6/admin", "/api/a//b", "/api//admin", "/api/;/admin", "/api/;x=1/admin",
 	"/api/%3b/admin", "/api/a/..;", "/api/a/%2e", "/apix", "/api..;/x",

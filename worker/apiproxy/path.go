@@ -21,11 +21,11 @@ import (
 //   - a segment that, in the path as sent, decoded once or decoded twice,
 //     with its ";parameters" dropped and surrounding spaces trimmed, is
 //     made of dots only ("." "..", "..;x", "%2e%2e;", ".%3b", "%252e",
-//     ". .", "..." ) or of full-width or other look-alike dots;
+//     " .. ", "...") or of full-width or other look-alike dots;
 //   - an empty segment other than the last ("a//b", "/;x/"): servers
 //     merge or keep them, which moves every later segment's meaning;
 //   - a backslash, a control character (NUL, tab, CR, LF, ...) or a
-//     "%u" escape, in any of the readings;
+//     "%uXXXX" escape, in any of the readings;
 //   - an invalid percent-escape in the path as sent, or a decoded path
 //     that is not valid UTF-8 (overlong encodings among them).
 //
@@ -92,17 +92,14 @@ func onlyDots(s string) bool {
 	return true
 }
 
-// hasUEscape reports whether s holds a "%uXXXX" escape (IIS's encoding).
+// hasUEscape reports whether s holds a "%uXXXX" escape (IIS's encoding
+// of UTF-16 units), in any letter case.
 func hasUEscape(s string) bool {
-	for i := strings.IndexByte(s, '%'); i >= 0 && i+1 < len(s); {
-		if s[i+1] == 'u' || s[i+1] == 'U' {
+	for i := 0; i+5 < len(s); i++ {
+		if s[i] == '%' && (s[i+1] == 'u' || s[i+1] == 'U') &&
+			ishex(s[i+2]) && ishex(s[i+3]) && ishex(s[i+4]) && ishex(s[i+5]) {
 			return true
 		}
-		j := strings.IndexByte(s[i+1:], '%')
-		if j < 0 {
-			break
-		}
-		i += 1 + j
 	}
 	return false
 }
