@@ -20,6 +20,7 @@ import (
 	"github.com/tokenhelper/tokenhelper/nethttp"
 	"github.com/tokenhelper/tokenhelper/verify"
 	"github.com/tokenhelper/tokenhelper/worker"
+	"github.com/tokenhelper/tokenhelper/worker/apiproxy/apiproxytest"
 )
 
 // FuzzAPIGate sends /<route>/api/<path> calls with fuzzed Authorization
@@ -27,8 +28,10 @@ import (
 // worker with two routes in mode mint, and checks that an upstream API is
 // reached only through its own route and only with a token the worker
 // minted for that very origin and route (the same header, claims and signature,
-// however the base64 is spelt): nothing else, however malformed, gets
-// past the gate, and nothing panics.
+// however the base64 is spelt), and with a path that no common reading
+// (apiproxytest.Escapes: a servlet container's, one decoding once or
+// twice first) takes outside that route's base: nothing else, however
+// malformed, gets past the gate, and nothing panics.
 func FuzzAPIGate(f *testing.F) {
 	const other = "http://localhost:8080"
 	demo := demoprovider.New(demoprovider.Options{})
@@ -42,11 +45,16 @@ func FuzzAPIGate(f *testing.F) {
 	// minted by one names it in its issuer.
 	var mu sync.Mutex
 	hits := map[string]int{} // upstream calls by route, valid or not
+	var escaped []string     // forwarded paths that leave their route's base
 	api := &demoapi.API{Keys: keys}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		route, _, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		raw, _, _ := strings.Cut(r.RequestURI, "?")
 		mu.Lock()
 		hits[route]++
+		if apiproxytest.Escapes("/"+route, raw) {
+			escaped = append(escaped, raw)
+		}
 		mu.Unlock()
 		api.ServeHTTP(w, r)
 	}))
@@ -109,6 +117,10 @@ func FuzzAPIGate(f *testing.F) {
 	f.Add("Bearer "+parts[0]+"."+parts[1]+".", false, false, "items")
 	f.Add("Bearer eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0."+parts[1]+".", false, false, "%2e%2e/b")
 	f.Add("Bearer "+parts[0]+"."+parts[1]+"."+strings.Repeat("A", len(parts[2])), false, false, "items")
+	for _, p := range []string{"..;/b/items", "%2e%2e;/b/items", "x/..;/..;/b/items", "..;x=1/b/items", ".;/items",
+		"..%3b/b/items", "%252e%252e/b/items", "a%2f..%2f..%2fb", "%c0%ae%c0%ae/b", "a//items", "items;v=1"} {
+		f.Add("Bearer "+good, false, false, p)
+	}
 	f.Add("Basic "+good, false, false, "items")
 	f.Add("Bearer a.b.c", false, false, "items")
 	f.Add("", false, false, "")
@@ -136,6 +148,13 @@ func FuzzAPIGate(f *testing.F) {
 				t.Fatalf("200 without the upstream: %s", w.Body)
 			}
 			return
+		}
+		mu.Lock()
+		esc := escaped
+		escaped = nil
+		mu.Unlock()
+		if len(esc) > 0 {
+			t.Fatalf("GET /%s/api/%s reached the upstream as %q, outside the route's base", route, path, esc)
 		}
 		if after["a"]+after["b"] != before["a"]+before["b"]+1 || after[route] != before[route]+1 {
 			t.Fatalf("a call to route %s reached the upstream of another route: %v then %v", route, before, after)

@@ -51,6 +51,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		preflight(w, "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS", apiHeaders)
 		return
 	}
+	// The page may read the upstream headers that are passed on.
+	w.Header().Set("Access-Control-Expose-Headers", apiproxy.ExposedResponseHeaders)
 	scheme, raw, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
 	if !strings.EqualFold(scheme, "Bearer") || len(r.Header.Values("Authorization")) != 1 {
 		raw = ""
@@ -65,7 +67,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeMisconfigured(w, fromCoreError(err))
 		return
 	}
-	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token)}
+	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token),
+		Public: issuer(r) + h.Base + "/api"}
 	if h.PlanAPI {
 		// The entry module forwards, streaming the bodies (see Plan).
 		p.MaxBody = s.Mint.MaxRequestBody

@@ -1,19 +1,25 @@
 package apiproxy
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
+
+	"github.com/tokenhelper/tokenhelper"
 
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
 )
 
-// PlanHeader marks an answer of ServePlan: its body is a [Plan] for the
-// entry module, never sent to the browser. RefusedHeader, on a request
-// the entry module sends again, says that the upstream answered 401 to the
-// last plan: the provider token is invalidated and a fresh plan given. The
-// entry module strips both from every browser request.
+// PlanHeader marks an answer of ServePlan: its body is a [Plan] (or a
+// [Pass]) for the entry module, never sent to the browser. RefusedHeader,
+// on a request the entry module sends again, says that the upstream
+// answered 401 to the last plan and names the token it refused (the
+// plan's TokenID): see ServePlan. The entry module strips both from every
+// browser request.
 const (
 	PlanHeader    = "Tokenhelper-Plan"
 	RefusedHeader = "Tokenhelper-Refused"
@@ -34,18 +40,30 @@ type Plan struct {
 	URL    string            `json:"url"`
 	Method string            `json:"method"`
 	Header map[string]string `json:"headers"`
+	// TokenID names the provider token in Header (see TokenID): the
+	// entry module sends it back in RefusedHeader after a 401.
+	TokenID string `json:"token_id"`
 	// Replay is how many bytes of the body may be kept for the retry
-	// after a 401 (0: the body is sent once, no retry).
+	// after a 401 (0: no retry). A request without a body, or with a
+	// Content-Length up to Replay, is retried once; a longer or chunked
+	// body is sent once and its 401 passed on, the token renewed for
+	// later calls all the same.
 	Replay int64 `json:"replay"`
 	// MaxBody caps the request body; beyond it the answer is TooLarge.
 	MaxBody int64 `json:"max_body"`
 	// TimeoutMS bounds the upstream call until its answer's headers.
 	TimeoutMS int64 `json:"timeout_ms"`
-	// Drop and DropPrefix name response headers never passed on
-	// (lower-case); Default holds headers set when the upstream sent none.
-	Drop       []string          `json:"drop"`
-	DropPrefix []string          `json:"drop_prefix"`
-	Default    map[string]string `json:"default"`
+	// ResponseHeaders names the only upstream response headers passed on
+	// (lower-case; see passedResponseHeaders), Vary beside the Worker's
+	// own. CacheKeep and CacheNone cap Cache-Control as capCacheControl
+	// does: "private" and the kept directives (CacheKeep, bare, and
+	// max-age=<digits>), no-store if the upstream said no-store (or a
+	// qualified no-cache, read as no-cache), CacheNone when it sent none.
+	// Location is rebased or dropped as rebaseLocation does.
+	ResponseHeaders []string `json:"response_headers"`
+	CacheKeep       []string `json:"cache_keep"`
+	CacheNone       string   `json:"cache_none"`
+	Location        Rebase   `json:"location"`
 	// The answers for the failures the entry module may meet, written by
 	// Go's one error writer.
 	Timeout     Answer `json:"timeout"`
@@ -59,9 +77,34 @@ type Answer struct {
 	Body   string `json:"body"`
 }
 
-// hopByHop are the response headers Drop names (see droppedResponseHeader).
-var hopByHop = []string{"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-	"te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "set-cookie2", "content-length"}
+// Pass is ServePlan's answer to a request marked refused when the token
+// the upstream refused is still the current one (the core's floor kept
+// it, see tokenhelper.InvalidateFloor): no retry, the entry module passes
+// the upstream's 401 on (its headers filtered by the plan it had).
+type Pass struct {
+	Pass bool `json:"pass"`
+}
+
+// TokenID is a name for tok that is no secret: the first 8 bytes of the
+// SHA-256 of its access token, in hex. It tells tokens apart and cannot
+// be turned back into the token. The last one is remembered, so that a
+// cached token is hashed once.
+func TokenID(tok *tokenhelper.Token) string {
+	if m := lastID.Load(); m != nil && m.tok == tok {
+		return m.id
+	}
+	sum := sha256.Sum256([]byte(tok.AccessToken))
+	id := hex.EncodeToString(sum[:8])
+	lastID.Store(&tokenIDMemo{tok, id})
+	return id
+}
+
+type tokenIDMemo struct {
+	tok *tokenhelper.Token
+	id  string
+}
+
+var lastID atomic.Pointer[tokenIDMemo]
 
 // errorAnswer is the one error writer's answer, as an Answer.
 func errorAnswer(status int, code, desc string) Answer {
@@ -70,9 +113,13 @@ func errorAnswer(status int, code, desc string) Answer {
 
 // ServePlan checks the call as ServeHTTP does and answers a Plan instead
 // of forwarding it: the request body is never read here (Content-Length
-// is checked against MaxBody when the browser sent one), and an upstream
-// 401 comes back as the same request with RefusedHeader, which drops the
-// token for a renewed one.
+// is checked against MaxBody when the browser sent one). An upstream 401
+// comes back as the same request with RefusedHeader naming the refused
+// token: if it is still the current one it is dropped (at most once per
+// tokenhelper.InvalidateFloor, the core's rule) and the token taken
+// again; a token other than the refused one gives a new plan (Replay 0:
+// the one retry is this one), the refused one still (the floor held it)
+// gives a [Pass]: the 401 is the answer, as in ServeHTTP.
 func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	target, ok := p.admit(w, r)
 	if !ok {
@@ -89,9 +136,15 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	tok, err := p.Token(ctx)
-	if err == nil && r.Header.Get(RefusedHeader) != "" && p.Invalidate != nil {
-		p.Invalidate(ctx, tok)
-		tok, err = p.Token(ctx)
+	refused := r.Header.Get(RefusedHeader)
+	if err == nil && refused != "" && TokenID(tok) == refused {
+		var next *tokenhelper.Token
+		if next, err = p.renewed(ctx, tok); err == nil && next == nil {
+			w.Header().Set(PlanHeader, "1")
+			respond.JSON(w, http.StatusOK, Pass{Pass: true})
+			return
+		}
+		tok = next
 	}
 	if err != nil {
 		p.fail(w, err)
@@ -104,14 +157,14 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 		timeout = 30 * time.Second
 	}
 	plan := Plan{
-		URL: target, Method: r.Method, Header: header, Replay: DefaultReplay, MaxBody: max,
-		TimeoutMS: timeout.Milliseconds(), Drop: hopByHop, DropPrefix: []string{"access-control-"},
-		Default:     map[string]string{"cache-control": "no-store"},
+		URL: target, Method: r.Method, Header: header, TokenID: TokenID(tok), Replay: DefaultReplay, MaxBody: max,
+		TimeoutMS: timeout.Milliseconds(), ResponseHeaders: passedResponseHeaders, CacheKeep: keptCacheDirectives,
+		CacheNone: capCacheControl("", false), Location: p.rebase(),
 		Timeout:     errorAnswer(http.StatusGatewayTimeout, "upstream_timeout", errTimeout.Error()),
 		Unavailable: errorAnswer(http.StatusBadGateway, "upstream_unavailable", errUnavailable.Error()),
 		TooLarge:    errorAnswer(http.StatusRequestEntityTooLarge, "body_too_large", desc),
 	}
-	if r.Header.Get(RefusedHeader) != "" {
+	if refused != "" {
 		plan.Replay = 0 // the one retry is this one
 	}
 	w.Header().Set(PlanHeader, "1")

@@ -7,8 +7,13 @@
 // below the prefix, the query, the body and an allowlist of harmless
 // headers. Cookies, Host, X-Forwarded-*, the caller's Authorization and
 // anything else are dropped, so header smuggling has nothing to ride on.
-// Redirects are never followed (the token would go with them), and an
-// upstream 401 gets one retry with a renewed provider token.
+// A path that could mean something outside the upstream's base to some
+// upstream is refused (see safeRest). What comes back is built too: an
+// allowlist of response headers, Cache-Control capped at private (see
+// passedResponseHeaders). Redirects are never followed (the token would
+// go with them), and an upstream 401 gets one retry with a renewed
+// provider token while the core's floor lets the refused token be
+// dropped (tokenhelper.InvalidateFloor); otherwise the 401 is passed on.
 package apiproxy
 
 import (
@@ -46,23 +51,16 @@ type Proxy struct {
 	// Redact masks the Worker's secrets in the provider's text of a
 	// refused token request (respond.Scrub); nil leaves that text out.
 	Redact func(string) string
+	// Public is the Worker's own URL of Prefix ("https://w.example/api"),
+	// to which an upstream Location under Upstream is rebased (see
+	// Rebase); "" drops every Location on the upstream's origin.
+	Public string
 }
 
 // forwardedRequestHeaders are the only request headers sent upstream.
 var forwardedRequestHeaders = []string{
 	"Accept", "Accept-Language", "Content-Type", "Content-Language",
 	"If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since", "Range",
-}
-
-// droppedResponseHeaders never reach the browser: hop-by-hop headers
-// (RFC 9110 7.6.1), cookies, and CORS headers (the Worker sets its own).
-func droppedResponseHeader(name string) bool {
-	switch strings.ToLower(name) {
-	case "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection",
-		"te", "trailer", "transfer-encoding", "upgrade", "set-cookie", "set-cookie2", "content-length":
-		return true
-	}
-	return strings.HasPrefix(strings.ToLower(name), "access-control-")
 }
 
 // ServeHTTP forwards one call.
@@ -95,12 +93,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer resp.Body.Close()
-	for k, v := range resp.Header {
-		if !droppedResponseHeader(k) {
-			w.Header().Set(k, v)
+	hd := w.Header()
+	for k, v := range p.responseHeaders(resp.Header, target) {
+		if k == "vary" {
+			hd.Add(k, v) // beside the Worker's own Vary: Origin
+		} else {
+			hd.Set(k, v)
 		}
 	}
-	w.Header().Set("Cache-Control", firstNonEmpty(resp.Header["cache-control"], "no-store"))
 	w.WriteHeader(resp.Status)
 	io.Copy(w, resp.Body)
 }
@@ -121,10 +121,12 @@ func (p *Proxy) admit(w http.ResponseWriter, r *http.Request) (target string, ok
 }
 
 // call sends the request with the provider token, and once more with a
-// renewed token if the API answers 401.
+// renewed token if the API answers 401 and the refused token could be
+// dropped (see renewed); otherwise the 401 is the answer. Every method
+// and body is retried: the body is held whole here (MaxBody).
 func (p *Proxy) call(ctx context.Context, method, target string, header map[string]string, body []byte) (*tokenhelper.Response, error) {
+	tok, err := p.Token(ctx)
 	for attempt := 1; ; attempt++ {
-		tok, err := p.Token(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -147,12 +149,36 @@ func (p *Proxy) call(ctx context.Context, method, target string, header map[stri
 			return nil, errUnavailable
 		}
 		resp.Body = cancelOnClose{resp.Body, cancel}
-		if resp.Status != http.StatusUnauthorized || attempt == 2 || p.Invalidate == nil {
+		if resp.Status != http.StatusUnauthorized || attempt == 2 {
 			return resp, nil
 		}
+		next, err := p.renewed(ctx, tok)
+		if err == nil && next == nil {
+			return resp, nil // the floor keeps the refused token: the 401 is the answer
+		}
 		resp.Body.Close()
+		tok = next
+	}
+}
+
+// renewed drops tok, which the upstream refused, and returns the token to
+// retry with; nil (and no error) when there is none but tok itself: the
+// core drops a token at most once per tokenhelper.InvalidateFloor, so an
+// upstream answering 401 at will costs the provider one request a floor,
+// not one a call. A token other than tok that is current already (another
+// call renewed it) is taken as it is.
+func (p *Proxy) renewed(ctx context.Context, tok *tokenhelper.Token) (*tokenhelper.Token, error) {
+	if p.Invalidate != nil {
 		p.Invalidate(ctx, tok)
 	}
+	next, err := p.Token(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if next.AccessToken == tok.AccessToken {
+		return nil, nil
+	}
+	return next, nil
 }
 
 var (
@@ -175,21 +201,12 @@ func (p *Proxy) fail(w http.ResponseWriter, err error) {
 }
 
 // target maps the browser's path and query to the upstream URL, refusing
-// dot segments (also percent-encoded) that would climb out of the base.
+// a path that could mean something outside the base (see safeRest).
 func (p *Proxy) target(r *http.Request) (string, bool) {
 	prefix := p.prefix()
 	rest, ok := strings.CutPrefix(r.URL.EscapedPath(), prefix)
-	if !ok || (rest != "" && rest[0] != '/') {
+	if !ok || (rest != "" && rest[0] != '/') || !safeRest(rest) {
 		return "", false
-	}
-	decoded, err := url.PathUnescape(rest)
-	if err != nil {
-		return "", false
-	}
-	for _, seg := range strings.Split(decoded, "/") {
-		if seg == "." || seg == ".." || strings.ContainsAny(seg, "\\\x00") {
-			return "", false
-		}
 	}
 	u := *p.Upstream
 	u.RawPath = strings.TrimSuffix(p.Upstream.EscapedPath(), "/") + rest
@@ -215,11 +232,4 @@ func (c cancelOnClose) Close() error {
 	err := c.ReadCloser.Close()
 	c.cancel()
 	return err
-}
-
-func firstNonEmpty(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

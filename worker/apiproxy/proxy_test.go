@@ -124,10 +124,12 @@ func TestRetriesOnceOn401WithARenewedToken(t *testing.T) {
 	if w.Code != 200 || s.provider.Count() != 2 || len(s.api.Received()) != 1 {
 		t.Fatalf("got %d after %d provider requests", w.Code, s.provider.Count())
 	}
+	// Within the core's floor the renewed token stays: the next 401 is
+	// passed on without asking the provider again.
 	s.api.RejectNext(5)
 	w = s.do(t, httptest.NewRequest("GET", "/api/a", nil))
-	if w.Code != 401 || s.provider.Count() != 3 {
-		t.Errorf("two 401s: got %d after %d provider requests, want 401 after one more", w.Code, s.provider.Count())
+	if w.Code != 401 || s.provider.Count() != 2 {
+		t.Errorf("a 401 within the floor: got %d after %d provider requests, want 401 after none more", w.Code, s.provider.Count())
 	}
 }
 
@@ -225,7 +227,7 @@ func TestBodyLimit(t *testing.T) {
 // request marked refused a renewed token with no further retry.
 func TestServePlan(t *testing.T) {
 	u, _ := url.Parse("https://api.example/v1")
-	n := 0
+	n := 1
 	invalidated := 0
 	p := &apiproxy.Proxy{Upstream: u, MaxBody: 100,
 		Transport: tokenhelper.TransportFunc(func(context.Context, *tokenhelper.Request) (*tokenhelper.Response, error) {
@@ -233,10 +235,14 @@ func TestServePlan(t *testing.T) {
 			return nil, nil
 		}),
 		Token: func(context.Context) (*tokenhelper.Token, error) {
-			n++
 			return &tokenhelper.Token{AccessToken: "provider-" + strconv.Itoa(n), TokenType: "Bearer"}, nil
 		},
-		Invalidate: func(context.Context, *tokenhelper.Token) { invalidated++ },
+		// The first Invalidate renews, later ones are held by the floor.
+		Invalidate: func(context.Context, *tokenhelper.Token) {
+			if invalidated++; invalidated == 1 {
+				n++
+			}
+		},
 	}
 	plan := func(hdr ...string) (*httptest.ResponseRecorder, apiproxy.Plan) {
 		r := httptest.NewRequest("PUT", "/api/items/1?x=y", nil)
@@ -257,8 +263,20 @@ func TestServePlan(t *testing.T) {
 		pl.MaxBody != 100 || pl.Replay != apiproxy.DefaultReplay || pl.TooLarge.Status != 413 || !strings.Contains(pl.Timeout.Body, "upstream_timeout") {
 		t.Fatalf("plan: %d %v %+v", w.Code, w.Header(), pl)
 	}
-	if _, pl = plan(apiproxy.RefusedHeader, "1"); invalidated != 1 || pl.Header["Authorization"] != "Bearer provider-3" || pl.Replay != 0 {
+	first := pl.TokenID
+	if first == "" || strings.Contains(first, "provider") || first != apiproxy.TokenID(&tokenhelper.Token{AccessToken: "provider-1"}) {
+		t.Fatalf("token id %q", first)
+	}
+	if _, pl = plan(apiproxy.RefusedHeader, "0123456789abcdef"); invalidated != 0 || pl.Header["Authorization"] != "Bearer provider-1" || pl.Replay != 0 {
+		t.Errorf("another token refused: invalidated %d, plan %+v; want the current token, no renewal, no further retry", invalidated, pl)
+	}
+	if _, pl = plan(apiproxy.RefusedHeader, first); invalidated != 1 || pl.Header["Authorization"] != "Bearer provider-2" || pl.Replay != 0 || pl.TokenID == first {
 		t.Errorf("refused: invalidated %d, plan %+v; want a renewed token and no further retry", invalidated, pl)
+	}
+	// The renewed token refused too, within the floor: no new plan.
+	w, _ = plan(apiproxy.RefusedHeader, pl.TokenID)
+	if w.Header().Get(apiproxy.PlanHeader) != "1" || strings.TrimSpace(w.Body.String()) != `{"pass":true}` || invalidated != 2 {
+		t.Errorf("refused within the floor: got %d %v %s after %d Invalidate, want a pass", w.Code, w.Header(), w.Body, invalidated)
 	}
 	if w, _ = plan("Content-Length", "101"); w.Code != 413 || w.Header().Get(apiproxy.PlanHeader) != "" {
 		t.Errorf("over MaxBody: got %d %v, want 413 and no plan", w.Code, w.Header())
