@@ -94,7 +94,7 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if w != nil {
 		workerURL, workerDone = w.URL, w.Done()
 	}
-	printBanner(stdout, pageURL, demoURL, apiURL, workerURL)
+	printBanner(stdout, pageURL, demoURL, apiURL, workerURL, c.origins)
 	logger.Print("running; press Ctrl-C to stop")
 
 	select {
