@@ -34,9 +34,9 @@ import (
 // nothing is left: no wrangler process group, no bound port. Its worker
 // directory's wrangler.jsonc has a custom build, as worker/'s does: the
 // supervisor must not run it (./build.sh dev built the bundle once
-// already), and wrangler must print nothing alarming (no rebuild, no
-// stack trace from fetching Request.cf offline). An extra origin given
-// with -origins is allowed, another is not.
+// already) until a source of the worker changes, and wrangler must print
+// nothing alarming (no rebuild, no stack trace from fetching Request.cf
+// offline). An extra origin given with -origins is allowed, another is not.
 func TestDev(t *testing.T) {
 	wrangler := harness.Wrangler(t)
 	bundle := harness.WorkerBundle(t, false)
@@ -95,9 +95,9 @@ func TestDev(t *testing.T) {
 		}
 	})
 	start := time.Now()
-	banner, pgidCh, logCh := make(chan string, 1), make(chan int, 1), make(chan string, 1)
+	banner, pgidCh, logCh, watching := make(chan string, 1), make(chan int, 1), make(chan string, 1), make(chan struct{})
 	go scanBanner(stdout, banner)
-	go scanLog(stderr, pgidCh, logCh)
+	go scanLog(stderr, pgidCh, logCh, watching)
 	go func() { exited <- cmd.Wait() }()
 
 	page := fmt.Sprintf("http://127.0.0.1:%d", ports["page"])
@@ -155,8 +155,35 @@ func TestDev(t *testing.T) {
 			t.Errorf("POST /aluma/token from %s: %d %s, want %d", origin, status, body, want)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(wdir, "custom-build-ran")); err == nil {
+	ran := filepath.Join(wdir, "custom-build-ran")
+	if _, err := os.Stat(ran); err == nil {
 		t.Error("wrangler ran the custom build: the bundle was built again")
+	}
+	// A source of the worker changes: the supervisor runs the build. (Its
+	// time moved back, not forward, so that the bundle of the other
+	// tests does not turn stale; put back at the end.)
+	select {
+	case <-watching:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the supervisor does not say that it watches the sources")
+	}
+	src := harness.Path("worker", "entry", "calls.mjs")
+	fi, err := os.Stat(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(src, time.Now(), fi.ModTime().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chtimes(src, time.Now(), fi.ModTime()) })
+	for end := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if _, err := os.Stat(ran); err == nil {
+			break
+		}
+		if time.Now().After(end) {
+			t.Error("no build 30 s after a source of the worker changed")
+			break
+		}
 	}
 	// Three routes: aluma hands out the provider's token; ripple and wave
 	// mint tokens that their /api/ takes to the demo API.
@@ -244,9 +271,10 @@ func scanBanner(r io.Reader, banner chan<- string) {
 
 var groupLine = regexp.MustCompile(`wrangler dev \(process group (\d+)\)`)
 
-// scanLog sends the process group that the supervisor reports, and all
+// scanLog sends the process group that the supervisor reports, closes
+// watching once it watches the worker's sources, and sends all
 // it printed once it is done.
-func scanLog(r io.Reader, pgid chan<- int, log chan<- string) {
+func scanLog(r io.Reader, pgid chan<- int, log chan<- string, watching chan<- struct{}) {
 	var b strings.Builder
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
@@ -254,6 +282,10 @@ func scanLog(r io.Reader, pgid chan<- int, log chan<- string) {
 		if m := groupLine.FindStringSubmatch(sc.Text()); m != nil {
 			n, _ := strconv.Atoi(m[1])
 			pgid <- n
+		}
+		if strings.Contains(sc.Text(), "dev: worker: watching ") && watching != nil {
+			close(watching)
+			watching = nil
 		}
 	}
 	log <- b.String()

@@ -22,7 +22,7 @@ type config struct {
 	demoPort, apiPort, workerPort, inspPort int
 	pagePort                                int
 	dist, workerDir, wrangler               string
-	worker                                  bool
+	worker, watch                           bool
 	// origins are allowed by the worker besides the page's (-origins).
 	origins []string
 }
@@ -62,6 +62,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	fs.StringVar(&c.dist, "dist", "dist", "the built files (./build.sh build)")
 	fs.BoolVar(&c.worker, "worker", true, "run the worker in workerd (false: the demo provider and the page only)")
+	fs.BoolVar(&c.watch, "watch", true, "rebuild the worker (its wrangler.jsonc's build.command) when one of its sources changes")
 	fs.StringVar(&c.workerDir, "worker-dir", "worker", "the worker's directory: wrangler.jsonc, .dev.vars, local state")
 	fs.StringVar(&c.wrangler, "wrangler", "", "the wrangler command (default WORKER_DIR/node_modules/.bin/wrangler)")
 	origins := fs.String("origins", getenv("DEV_ALLOWED_ORIGINS"),
