@@ -351,6 +351,39 @@ func TestPageErrors(t *testing.T) {
 	})
 }
 
+// TestPageWorkerNetworkHints: in worker mode a worker that answers
+// without allowing the page's origin is named as such, with the setting
+// to change; one that is not there, as not there.
+func TestPageWorkerNetworkHints(t *testing.T) {
+	f := newFixture(t)
+	noCORS := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":"origin_not_allowed"}`))
+	}))
+	for _, c := range []struct {
+		url, want string
+		cors      bool
+	}{
+		{noCORS + "/token", "The worker URL answered", true},
+		{"http://127.0.0.1:9/token", "Nothing answered at the worker URL", false},
+	} {
+		f.open()
+		f.click("mode-worker")
+		f.typeInto("worker-url", c.url)
+		if f.submit() {
+			t.Fatalf("a token from %s", c.url)
+		}
+		hint := f.text("error-hint")
+		if !strings.HasPrefix(hint, c.want) {
+			t.Errorf("%s: hint %q, want it to start %q", c.url, hint, c.want)
+		}
+		if strings.Contains(hint, "CORS") != c.cors || strings.Contains(hint, "ALLOWED_ORIGINS") != c.cors {
+			t.Errorf("%s: hint %q; CORS and ALLOWED_ORIGINS only for a worker that answered", c.url, hint)
+		}
+	}
+}
+
 // TestPageDemoEmptyTokenURL: in demo mode an emptied Token URL is the demo
 // provider's, shown as such and sent there: the demo credentials never go
 // to the real provider.

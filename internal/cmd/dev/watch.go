@@ -107,6 +107,9 @@ func watchSources(ctx context.Context, logger *log.Logger, workerDir, command st
 		start := time.Now()
 		cmd := exec.CommandContext(ctx, "sh", "-c", command)
 		cmd.Dir = workerDir
+		// DEV_BUILD: build.sh may skip what only a deploy needs (the gzip
+		// size of the bundle).
+		cmd.Env = append(os.Environ(), "DEV_BUILD=1")
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 		pw := prefixWriter{w: w, prefix: "build | "}
