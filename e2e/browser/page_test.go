@@ -306,9 +306,14 @@ func TestPageErrors(t *testing.T) {
 		if got := f.text("error-code"); got != "network" {
 			t.Errorf("error code %q, want network", got)
 		}
-		// The likely cause first: nothing listens there, not CORS.
+		// The likely cause first: nothing listens there, not CORS; the
+		// message says what the browser reported, without the core's
+		// guess that CORS hid an answer.
 		if got := f.text("error-hint"); !strings.HasPrefix(got, "Nothing answered at the token URL") || strings.Contains(got, "CORS") {
 			t.Errorf("hint %q; want it to say first that nothing answered, and no word about CORS", got)
+		}
+		if got := f.text("error-message"); !strings.HasPrefix(got, `The browser reported only "TypeError: `) || strings.Contains(got, "CORS") {
+			t.Errorf("message %q; want what the browser reported, and no word about CORS", got)
 		}
 		f.assertNoSecret(clientSecret)
 	})

@@ -302,35 +302,45 @@ async function probe(url) {
   }
 }
 
-// hintFor is what to do about err (of code), in the words of the mode
-// used; url is where the request went.
-async function hintFor(err, code, url) {
+// explain is what went wrong and what to do about err (of code), in the
+// words of the mode used (url is where the request went): { message,
+// hint }, message undefined to show the error's own. A fetch that failed
+// without an answer is said by what the browser reported and what the
+// probe found, not by the core's guess at the cause.
+async function explain(err, code, url) {
   const worker = workerMode();
-  if (err?.status === 404) return worker ? WORKER_HINTS.not_found : HINTS.not_found;
+  if (err?.status === 404) return { hint: worker ? WORKER_HINTS.not_found : HINTS.not_found };
   if (code === "network" && !err?.status && url) {
     const what = worker ? "worker URL" : "token URL";
     const seen = await probe(url);
-    if (seen === "unreachable") return NETWORK_HINTS.unreachable(what);
+    // The browser's own words end the module's message ("…: TypeError: Failed to fetch").
+    const reported = /(\w*Error: [^:]*)$/.exec(err?.message ?? "")?.[1];
+    const message = reported && seen ? `The browser reported only "${reported}".` : undefined;
+    if (seen === "unreachable") return { message, hint: NETWORK_HINTS.unreachable(what) };
     if (seen === "cors") {
-      return NETWORK_HINTS.cors(what, location.origin) + (worker
-        ? ` Add ${location.origin} to the worker's ALLOWED_ORIGINS.`
-        : " Use the curl command above (with your secret in place of ****), or a tokenhelper Worker, which calls the provider from a server.");
+      return {
+        message,
+        hint: NETWORK_HINTS.cors(what, location.origin) + (worker
+          ? ` Add ${location.origin} to the worker's ALLOWED_ORIGINS.`
+          : " Use the curl command above (with your secret in place of ****), or a tokenhelper Worker, which calls the provider from a server."),
+      };
     }
   }
   let hint = (worker && WORKER_HINTS[code]) || HINTS[code] || (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
   if (err?.status === 429) hint = HINTS.temporarily_unavailable;
   if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
-  return hint;
+  return { hint };
 }
 
 async function renderError(err, elapsed, url) {
   const code = err?.code || "error";
+  const { message, hint } = await explain(err, code, url);
   $("error-code").textContent = code;
   $("error-status").textContent = err?.status ? `HTTP ${err.status}` : "no HTTP answer";
   $("error-elapsed").textContent = elapsed === undefined ? "" : `after ${Math.round(elapsed)} ms`;
   // The code and status are shown above: the provider's own words, else the module's message.
-  $("error-message").textContent = code === "config" ? configMessage(err) : err?.description || err?.message || String(err);
-  $("error-hint").textContent = await hintFor(err, code, url);
+  $("error-message").textContent = message ?? (code === "config" ? configMessage(err) : err?.description || err?.message || String(err));
+  $("error-hint").textContent = hint;
   $("empty").hidden = true;
   $("error").hidden = false;
   const field = code === "config" && FIELDS[err.field];
