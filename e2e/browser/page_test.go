@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -55,6 +56,13 @@ func (f *fixture) set(id, value string) {
 		if (el.value !== %q) throw new Error("no option " + %q + " in #" + %q);
 		el.dispatchEvent(new Event("change", { bubbles: true })); return true })()`, id, value, value, value, id)
 	harness.Eval[bool](f.Tab, js)
+}
+
+// clear empties an input, as a user's select-all and delete does.
+func (f *fixture) clear(id string) {
+	f.T.Helper()
+	harness.Eval[bool](f.Tab, fmt.Sprintf(`(() => { const el = document.getElementById(%q); el.value = "";
+		el.dispatchEvent(new Event("input", { bubbles: true })); return true })()`, id))
 }
 
 // typeInto types text into an input, key by key.
@@ -298,7 +306,32 @@ func TestPageErrors(t *testing.T) {
 		if got := f.text("error-code"); got != "network" {
 			t.Errorf("error code %q, want network", got)
 		}
+		// The likely cause first: nothing listens there, not CORS; the
+		// message says what the browser reported, without the core's
+		// guess that CORS hid an answer.
+		if got := f.text("error-hint"); !strings.HasPrefix(got, "Nothing answered at the token URL") || strings.Contains(got, "CORS") {
+			t.Errorf("hint %q; want it to say first that nothing answered, and no word about CORS", got)
+		}
+		if got := f.text("error-message"); !strings.HasPrefix(got, `The browser reported only "TypeError: `) || strings.Contains(got, "CORS") {
+			t.Errorf("message %q; want what the browser reported, and no word about CORS", got)
+		}
 		f.assertNoSecret(clientSecret)
+	})
+
+	t.Run("404 from a provider", func(t *testing.T) {
+		f.T = t
+		fill("custom", clientSecret)
+		f.typeInto("token-url", f.demoURL+"/no/such/token")
+		if f.submit() {
+			t.Fatal("got a token from a path without a token endpoint")
+		}
+		if got := f.text("error-status"); got != "HTTP 404" {
+			t.Errorf("status %q, want HTTP 404", got)
+		}
+		// Provider mode: no worker is involved.
+		if got := f.text("error-hint"); !strings.Contains(got, "token URL") || strings.Contains(strings.ToLower(got), "worker") {
+			t.Errorf("hint %q; want the token URL named and no worker", got)
+		}
 	})
 
 	t.Run("CORS refused", func(t *testing.T) {
@@ -312,12 +345,130 @@ func TestPageErrors(t *testing.T) {
 		if f.submit() {
 			t.Fatal("the page read an answer without CORS headers")
 		}
-		if got := f.text("error-hint"); f.text("error-code") != "network" || !strings.Contains(got, "CORS") {
-			t.Errorf("error %s, hint %q; want network with a word about CORS", f.text("error-code"), got)
+		// The endpoint answered: CORS, said first, and a curl that works
+		// once the masked secret is put back.
+		if got := f.text("error-hint"); f.text("error-code") != "network" || !strings.HasPrefix(got, "The token URL answered") ||
+			!strings.Contains(got, "(CORS)") || !strings.Contains(got, "in place of ****") {
+			t.Errorf("error %s, hint %q; want network, the endpoint answered, CORS, and the secret to put in place of ****", f.text("error-code"), got)
 		}
 		f.Screenshot("page-error-cors")
 		f.assertNoSecret(clientSecret)
 	})
+}
+
+// TestPageWorkerNetworkHints: in worker mode a worker that answers
+// without allowing the page's origin is named as such, with the setting
+// to change; one that is not there, as not there.
+func TestPageWorkerNetworkHints(t *testing.T) {
+	f := newFixture(t)
+	noCORS := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		w.Write([]byte(`{"error":"origin_not_allowed"}`))
+	}))
+	for _, c := range []struct {
+		url, want string
+		cors      bool
+	}{
+		{noCORS + "/token", "The worker URL answered", true},
+		{"http://127.0.0.1:9/token", "Nothing answered at the worker URL", false},
+	} {
+		f.open()
+		f.click("mode-worker")
+		f.typeInto("worker-url", c.url)
+		if f.submit() {
+			t.Fatalf("a token from %s", c.url)
+		}
+		hint := f.text("error-hint")
+		if !strings.HasPrefix(hint, c.want) {
+			t.Errorf("%s: hint %q, want it to start %q", c.url, hint, c.want)
+		}
+		if strings.Contains(hint, "CORS") != c.cors || strings.Contains(hint, "ALLOWED_ORIGINS") != c.cors {
+			t.Errorf("%s: hint %q; CORS and ALLOWED_ORIGINS only for a worker that answered", c.url, hint)
+		}
+	}
+}
+
+// TestPageDemoEmptyTokenURL: in demo mode an emptied Token URL is the demo
+// provider's, shown as such and sent there: the demo credentials never go
+// to the real provider.
+func TestPageDemoEmptyTokenURL(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	f.set("provider", "alphaus-ripple")
+	f.clear("token-url")
+	want := f.demoURL + demoprovider.Path("alphaus-ripple")
+	if got := harness.Eval[string](f.Tab, `document.getElementById("token-url").placeholder`); got != want {
+		t.Errorf("placeholder of the emptied Token URL %q, want %q", got, want)
+	}
+	f.typeInto("client-id", demoprovider.DefaultClientID)
+	f.typeInto("client-secret", clientSecret)
+	if got := f.text("preview-url"); got != want {
+		// Stop before sending anything to the real provider.
+		t.Fatalf("preview URL %q with the Token URL emptied, want the demo provider's %q", got, want)
+	}
+	f.demo.Reset()
+	if !f.submit() {
+		t.Fatalf("no token: %s %s", f.text("error-code"), f.text("error-message"))
+	}
+	if n := f.demo.Count(); n != 1 {
+		t.Errorf("the demo provider got %d requests, want 1", n)
+	}
+	for _, u := range f.URLs() {
+		if strings.Contains(u, "alphaus.cloud") {
+			t.Errorf("the page asked %s", u)
+		}
+	}
+}
+
+// TestPageExpiryFromExp: a worker-minted token (exp on a whole second,
+// expires_in rounded down from it, as worker/mintmode.go computes it)
+// shows the expiry its exp claim says, to the second.
+func TestPageExpiryFromExp(t *testing.T) {
+	f := newFixture(t)
+	var exp atomic.Int64
+	worker := serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o == f.pageURL {
+			w.Header().Set("Access-Control-Allow-Origin", o)
+		}
+		now := time.Now()
+		e := now.Unix() + 300
+		exp.Store(e)
+		claims := base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, `{"sub":"minted","iat":%d,"exp":%d}`, now.Unix(), e))
+		w.Header().Set("Content-Type", "application/json")
+		// floor(exp - now): 299 unless now falls on a whole second.
+		fmt.Fprintf(w, `{"access_token":"eyJhbGciOiJFZERTQSJ9.%s.c2ln","token_type":"Bearer","expires_in":%d}`, claims, (e*1000-now.UnixMilli())/1000)
+	}))
+	f.open()
+	f.click("mode-worker")
+	f.typeInto("worker-url", worker+"/token")
+	if !f.submit() {
+		t.Fatalf("no token: %s", f.text("error-message"))
+	}
+	want := time.Unix(exp.Load(), 0).UTC().Format("2006-01-02T15:04:05")
+	if got := f.text("expires-at"); !strings.Contains(got, want) {
+		t.Errorf("expires at %q, want the exp claim's %s", got, want)
+	}
+	if got := f.text("access-times"); !strings.Contains(got, want) {
+		t.Errorf("the card's exp %q, want %s", got, want)
+	}
+}
+
+// TestPageReadyTime: the ready line counts from the navigation, what the
+// user waited for, not from when the page's script started.
+func TestPageReadyTime(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	status := f.text("status")
+	var ms int
+	if _, err := fmt.Sscanf(status, "Ready %d ms after the page was opened", &ms); err != nil {
+		t.Fatalf("status %q: %v", status, err)
+	}
+	mark := harness.Eval[float64](f.Tab, `performance.getEntriesByName("tokenhelper-loaded")[0].startTime`)
+	script := harness.Eval[float64](f.Tab, `performance.getEntriesByType("navigation")[0].domInteractive`)
+	if float64(ms) < mark-1 || float64(ms) < script {
+		t.Errorf("ready after %d ms, but the module was ready %.0f ms after the navigation (the document was parsed at %.0f ms)", ms, mark, script)
+	}
 }
 
 // TestPageWorkerMode gets a token from a (fake) tokenhelper Worker: a

@@ -337,3 +337,70 @@ func TestPageWorkerWorkbench(t *testing.T) {
 		t.Errorf("wrong worker path asked %d times, want 1", n)
 	}
 }
+
+// TestPageDemoBoxByMode: the demo box offers the demo credentials in
+// provider mode only; in worker mode the worker holds them.
+func TestPageDemoBoxByMode(t *testing.T) {
+	f := newFixture(t)
+	f.open()
+	credentials := []string{"demo-client-id", "demo-client-secret", "demo-username", "demo-password", "fill-demo"}
+	for _, id := range credentials {
+		if !f.visible(id) {
+			t.Errorf("provider mode: #%s not shown", id)
+		}
+	}
+	f.click("mode-worker")
+	for _, id := range credentials {
+		if f.visible(id) {
+			t.Errorf("worker mode: #%s shown, though the page sends no credentials", id)
+		}
+	}
+	if !f.visible("demo-worker") {
+		t.Error("worker mode: the demo box does not say that the worker holds the credentials")
+	}
+	f.axe("demo box, worker mode")
+	f.click("mode-credentials")
+	if !f.visible("fill-demo") || f.visible("demo-worker") {
+		t.Error("back in provider mode: the demo credentials are not offered again")
+	}
+}
+
+// TestPageSelectsFit: every option of every select of the custom provider
+// is shown whole, at 1280 and 390 px: its text, in the select's font, fits
+// the box less its padding and arrow.
+func TestPageSelectsFit(t *testing.T) {
+	f := newFixture(t)
+	for _, vp := range viewports {
+		t.Run(vp.name, func(t *testing.T) {
+			f.T = t
+			f.emulate(vp)
+			f.open()
+			f.set("provider", "custom")
+			f.set("grant", "password")
+			cut := harness.Eval[string](f.Tab, `(() => {
+				const ctx = document.createElement("canvas").getContext("2d");
+				const out = [];
+				for (const sel of document.querySelectorAll("#credentials-fields select")) {
+					if (!sel.checkVisibility()) continue;
+					const cs = getComputedStyle(sel);
+					ctx.font = cs.font;
+					// The text area: the box less its padding, borders and the arrow (about 1.5em).
+					const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight) - 1.5 * parseFloat(cs.fontSize);
+					for (const o of sel.options) {
+						const w = ctx.measureText(o.text).width;
+						if (w > room) out.push("#" + sel.id + ": " + JSON.stringify(o.text) + " needs " + Math.ceil(w) + " px, has " + Math.floor(room));
+					}
+				}
+				return out.join("\n");
+			})()`)
+			if cut != "" {
+				t.Errorf("options cut off at %d px:\n%s", vp.width, cut)
+			}
+			if n := harness.Eval[int](f.Tab, `document.querySelectorAll("#credentials-fields select").length`); n < 4 {
+				t.Errorf("%d selects found, want the 4 of the custom provider", n)
+			}
+			f.Screenshot("page-custom-" + vp.name)
+			f.noHorizontalScroll("custom provider")
+		})
+	}
+}

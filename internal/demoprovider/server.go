@@ -110,6 +110,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.URL.Path {
+	case "/":
+		if allow(w, r, http.MethodGet, http.MethodHead) {
+			s.serveIndex(w, r)
+		}
 	case JWKSPath:
 		if allow(w, r, http.MethodGet, http.MethodHead) {
 			w.Header().Set("Cache-Control", "public, max-age=300")
@@ -168,4 +172,19 @@ func preflight(w http.ResponseWriter) {
 	h.Set("Access-Control-Allow-Headers", corsHeaders)
 	h.Set("Access-Control-Max-Age", "600")
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// serveIndex lists, at the root, the token URL of every profile and the
+// key set, as absolute URLs on the host the request named: where a
+// command-line user of `./build.sh dev` finds each profile's path.
+func (s *Server) serveIndex(w http.ResponseWriter, r *http.Request) {
+	base := "http://" + r.Host
+	urls := make(map[string]string, len(profiles))
+	for _, p := range profiles {
+		urls[p.id] = base + p.path
+	}
+	writeJSON(w, http.StatusOK, struct {
+		TokenURLs map[string]string `json:"token_urls"`
+		JWKS      string            `json:"jwks_url"`
+	}{urls, base + JWKSPath})
 }

@@ -98,6 +98,13 @@ type Options struct {
 	// after EchoPrefix, as it comes (the log keeps them too).
 	Echo       io.Writer
 	EchoPrefix string
+	// Config, when set, is the wrangler configuration file to use
+	// (--config; default: the one in the worker's directory). wrangler
+	// reads .dev.vars from that file's directory.
+	Config string
+	// Vars are set as plain-text vars (--var NAME:VALUE), over the
+	// configuration's and .dev.vars' of the same name.
+	Vars map[string]string
 }
 
 // Start runs wrangler dev in dir on 127.0.0.1 with fresh ports, persisting
@@ -135,10 +142,26 @@ func StartWith(ctx context.Context, wrangler, dir string, o Options) (*Process, 
 		}
 		wrangler = abs
 	}
-	cmd := exec.Command(wrangler, "dev", "--local", "--ip", o.Host, "--port", fmt.Sprint(o.Port),
-		"--inspector-port", fmt.Sprint(o.InspectorPort), "--persist-to", o.Persist, "--show-interactive-dev-session=false")
+	args := []string{"dev", "--local", "--ip", o.Host, "--port", fmt.Sprint(o.Port),
+		"--inspector-port", fmt.Sprint(o.InspectorPort), "--persist-to", o.Persist, "--show-interactive-dev-session=false"}
+	if o.Config != "" {
+		args = append(args, "--config", o.Config)
+	}
+	names := make([]string, 0, len(o.Vars))
+	for k := range o.Vars {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		args = append(args, "--var", k+":"+o.Vars[k]) // split at the first colon
+	}
+	cmd := exec.Command(wrangler, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "WRANGLER_SEND_METRICS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0")
+	// CLOUDFLARE_CF_FETCH_ENABLED=false: miniflare's placeholder
+	// Request.cf instead of fetching workers.cloudflare.com/cf.json at
+	// start, which offline costs up to 3 s and prints a getaddrinfo stack
+	// trace that reads like a failure (a local worker needs no real cf).
+	cmd.Env = append(os.Environ(), "WRANGLER_SEND_METRICS=false", "CI=true", "NO_COLOR=1", "FORCE_COLOR=0", "CLOUDFLARE_CF_FETCH_ENABLED=false")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &Process{URL: "http://" + net.JoinHostPort(o.Host, fmt.Sprint(o.Port)), cmd: cmd, done: make(chan struct{})}
 	// An *os.File, so that Wait returns when wrangler exits even while

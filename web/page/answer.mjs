@@ -34,9 +34,9 @@ function copyJWT(kind, button) {
   copy(text, $(`${kind}-token`), button);
 }
 
-function tick(tok) {
-  const left = tok.expires_at - Date.now();
-  const lifetime = tok.expires_at - tok.obtained_at;
+function tick(tok, expiry) {
+  const left = expiry - Date.now();
+  const lifetime = expiry - tok.obtained_at;
   const share = lifetime > 0 ? Math.min(1, Math.max(0, left / lifetime)) : 0;
   const pct = Math.round(share * 100);
   $("countdown").textContent = left > 0 ? `expires in ${duration(left)} (${pct} % of its lifetime left)` : `expired ${duration(left)} ago`;
@@ -86,6 +86,25 @@ function scopeOf(tok, claims) {
   return "none sent";
 }
 
+// EXP_SLACK is how far a JWT's exp claim may lie from the expiry the
+// module computed (the time the request was sent plus expires_in) and
+// still be the same instant: expires_in counts whole seconds, rounded
+// down by servers that compute it from exp (a token minted at 12:00:00.6
+// with exp 12:05:00 says 299), and the request took some time.
+const EXP_SLACK = 2000;
+
+// expiryOf is when the token expires, to show: the access token's exp
+// claim when it agrees with the module's expires_at (the token's own
+// word, to the second), else expires_at with a note on the difference
+// (the provider's clock and this one differ).
+function expiryOf(tok, claims) {
+  const exp = typeof claims?.exp === "number" ? claims.exp * 1000 : 0;
+  if (!exp) return { expiry: tok.expires_at, note: "" };
+  const off = Math.round((exp - tok.expires_at) / 1000);
+  if (Math.abs(exp - tok.expires_at) <= EXP_SLACK) return { expiry: exp, note: "" };
+  return { expiry: tok.expires_at, note: `; its exp claim says ${Math.abs(off)} s ${off > 0 ? "later" : "earlier"}: the provider's clock and this one differ` };
+}
+
 // showToken shows a token (th is the loaded module): from names who
 // answered, refreshable says whether its provider takes the refresh_token
 // grant, which the page then offers.
@@ -111,9 +130,10 @@ export function showToken(th, tok, { elapsed, source, from, refreshable }) {
   clearInterval(countdown);
   $("lifetime").hidden = !tok.expires_at;
   if (tok.expires_at) {
-    $("expires-at").textContent = date(tok.expires_at);
-    tick(tok);
-    countdown = setInterval(() => tick(tok), 1000);
+    const { expiry, note } = expiryOf(tok, access.claims);
+    $("expires-at").textContent = date(expiry) + note;
+    tick(tok, expiry);
+    countdown = setInterval(() => tick(tok, expiry), 1000);
   } else {
     $("expires-at").textContent = "unknown";
     $("countdown").textContent = "no expiry known";

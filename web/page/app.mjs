@@ -13,7 +13,6 @@ import { load } from "./tokenhelper.mjs";
 import { compiled } from "./wasm.mjs";
 
 const $ = (id) => document.getElementById(id);
-const started = performance.now();
 
 // Token endpoint paths of the demo provider (internal/demoprovider, Path),
 // used when the page is opened as …#demo=http://127.0.0.1:8788.
@@ -51,12 +50,25 @@ const HINTS = {
   invalid_request: "The endpoint refused the request's format. Check the provider, the token URL and (for a custom endpoint) the body encoding and client authentication; the audience may be missing or wrong.",
   temporarily_unavailable: "The provider is overloaded or rate limiting. Wait a little and try again.",
   server_error: "The provider failed on its side (the request was tried 3 times). Try again later.",
-  network: "The token URL could not be reached, or the browser refused to let this page read the answer. Check the URL and that you are online. If curl (above) works but this page does not, the endpoint does not allow cross-origin (CORS) requests from pages: use the curl command, or a tokenhelper Worker, which calls the provider from a server.",
+  network: "The token URL could not be reached, or the browser did not let this page read the answer (CORS). Check the URL and that you are online.",
   timeout: "The endpoint did not answer within 30 seconds. Check the token URL, or try again later.",
   bad_response: "The answer was not a token response (for example an HTML login or error page, or a proxy's answer). Check the token URL and the provider.",
   config: "Fix the field named in the message; nothing was sent.",
-  not_found: "The worker has no such path: check the worker URL (it ends in /token, or /<route>/token).",
+  not_found: "The token URL has no token endpoint at that path: check it against the provider's documentation.",
   origin_not_allowed: "The worker does not accept requests from this page's origin: add it to the worker's ALLOWED_ORIGINS.",
+};
+
+// WORKER_HINTS replace HINTS in worker mode, where the URL is the worker's.
+const WORKER_HINTS = {
+  not_found: "The worker has no such path: check the worker URL (it ends in /token, or /<route>/token).",
+};
+
+// NETWORK_HINTS explain a fetch that failed without an answer, by what
+// the browser reported to a second, credential-free probe of the same URL
+// (see probe): whether anything answered there at all.
+const NETWORK_HINTS = {
+  unreachable: (what) => `Nothing answered at the ${what}: the browser could not connect (connection refused, no such host, or a certificate it does not trust). Check the URL, and that the server is running and reachable from this machine.`,
+  cors: (what, origin) => `The ${what} answered, but the browser did not let this page read the answer: it does not allow cross-origin (CORS) requests from ${origin}. The request may have reached it, so it was not sent again.`,
 };
 
 const form = $("form");
@@ -134,7 +146,7 @@ function options() {
   const p = currentProvider();
   const o = {
     provider: p.id,
-    tokenURL: $("token-url").value.trim(),
+    tokenURL: $("token-url").value.trim() || demoTokenURL(p),
     grantType: $("grant").value,
     clientId: $("client-id").value.trim(),
     clientSecret: $("client-secret").value,
@@ -175,10 +187,17 @@ function check(o) {
   return { req: null, missing, problem: null };
 }
 
+// demoTokenURL is the demo provider's token URL for provider p in demo
+// mode, else "": in demo mode an emptied Token URL stays the demo
+// provider's, so that the demo credentials never go to the real provider.
+function demoTokenURL(p) {
+  return demoBase && DEMO_PATHS[p.id] ? demoBase + DEMO_PATHS[p.id] : "";
+}
+
 function onProviderChange() {
   const p = currentProvider();
-  $("token-url").value = demoBase ? demoBase + DEMO_PATHS[p.id] : "";
-  $("token-url").placeholder = p.tokenURL || "https://auth.example.com/oauth/token";
+  $("token-url").value = demoTokenURL(p);
+  $("token-url").placeholder = demoTokenURL(p) || p.tokenURL || "https://auth.example.com/oauth/token";
   $("provider-notes").textContent = [p.encoding && `Sends ${p.encoding}.`, p.notes].filter(Boolean).join(" ");
   $("scope").placeholder = p.scope ? `default: ${p.scope}` : "";
   $("audience").placeholder = p.audience ? `default: ${p.audience}` : p.needsAudience ? "required" : "";
@@ -197,6 +216,10 @@ function update() {
   for (const el of document.querySelectorAll("[data-custom]")) el.hidden = p?.id !== "custom";
   for (const el of document.querySelectorAll("[data-grant]")) el.hidden = el.dataset.grant !== $("grant").value;
   for (const el of document.querySelectorAll("[data-uses]")) el.hidden = !p || !uses(p, el.dataset.uses);
+  // The demo box: the demo credentials in provider mode; in worker mode the
+  // worker holds them and the page sends none.
+  for (const id of ["demo-credentials", "demo-values", "fill-demo"]) $(id).hidden = worker;
+  $("demo-worker").hidden = !worker;
   renderPreview();
 }
 
@@ -263,17 +286,60 @@ function renderPreview() {
   $("curl").textContent = req.curl;
 }
 
-function renderError(err, elapsed) {
+// probe asks, after a token request failed without an answer, whether
+// anything answers at url: a HEAD without credentials, cookies or body
+// (mode no-cors, so that the browser reports only whether it connected),
+// which reaches nothing the token request did not. It resolves to
+// "unreachable" when the browser could not connect, "cors" when something
+// answered (then CORS hid the token request's answer), "" when it cannot
+// tell (no answer within 5 s).
+async function probe(url) {
+  try {
+    await fetch(url, { method: "HEAD", mode: "no-cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", signal: AbortSignal.timeout(5000) });
+    return "cors";
+  } catch (err) {
+    return err?.name === "TimeoutError" ? "" : "unreachable";
+  }
+}
+
+// explain is what went wrong and what to do about err (of code), in the
+// words of the mode used (url is where the request went): { message,
+// hint }, message undefined to show the error's own. A fetch that failed
+// without an answer is said by what the browser reported and what the
+// probe found, not by the core's guess at the cause.
+async function explain(err, code, url) {
+  const worker = workerMode();
+  if (err?.status === 404) return { hint: worker ? WORKER_HINTS.not_found : HINTS.not_found };
+  if (code === "network" && !err?.status && url) {
+    const what = worker ? "worker URL" : "token URL";
+    const seen = await probe(url);
+    // The browser's own words end the module's message ("…: TypeError: Failed to fetch").
+    const reported = /(\w*Error: [^:]*)$/.exec(err?.message ?? "")?.[1];
+    const message = reported && seen ? `The browser reported only "${reported}".` : undefined;
+    if (seen === "unreachable") return { message, hint: NETWORK_HINTS.unreachable(what) };
+    if (seen === "cors") {
+      return {
+        message,
+        hint: NETWORK_HINTS.cors(what, location.origin) + (worker
+          ? ` Add ${location.origin} to the worker's ALLOWED_ORIGINS.`
+          : " Use the curl command above (with your secret in place of ****), or a tokenhelper Worker, which calls the provider from a server."),
+      };
+    }
+  }
+  let hint = (worker && WORKER_HINTS[code]) || HINTS[code] || (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
+  if (err?.status === 429) hint = HINTS.temporarily_unavailable;
+  if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
+  return { hint };
+}
+
+async function renderError(err, elapsed, url) {
   const code = err?.code || "error";
+  const { message, hint } = await explain(err, code, url);
   $("error-code").textContent = code;
   $("error-status").textContent = err?.status ? `HTTP ${err.status}` : "no HTTP answer";
   $("error-elapsed").textContent = elapsed === undefined ? "" : `after ${Math.round(elapsed)} ms`;
   // The code and status are shown above: the provider's own words, else the module's message.
-  $("error-message").textContent = code === "config" ? configMessage(err) : err?.description || err?.message || String(err);
-  let hint = HINTS[code] ?? (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
-  if (err?.status === 429) hint = HINTS.temporarily_unavailable;
-  if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
-  if (code === "network" && workerMode()) hint = "The worker could not be reached, or it refused this page's origin (CORS). Check the worker URL and its ALLOWED_ORIGINS.";
+  $("error-message").textContent = message ?? (code === "config" ? configMessage(err) : err?.description || err?.message || String(err));
   $("error-hint").textContent = hint;
   $("empty").hidden = true;
   $("error").hidden = false;
@@ -289,6 +355,7 @@ async function submit(ev) {
   if (button.disabled) return;
   const o = options();
   const source = workerMode() ? "worker" : o.provider;
+  const url = check(o).req?.url;
   button.disabled = true;
   button.textContent = "Getting a token…";
   $("status").textContent = "";
@@ -301,7 +368,7 @@ async function submit(ev) {
     const from = source === "worker" ? "The worker" : (p?.name ?? "The provider");
     answer.showToken(th, tok, { elapsed: performance.now() - t0, source, from, refreshable: Boolean(p?.grants.includes("refresh_token")) });
   } catch (err) {
-    renderError(err, performance.now() - t0);
+    await renderError(err, performance.now() - t0, url);
   } finally {
     renderPreview();
   }
@@ -379,9 +446,10 @@ async function main() {
     $("status").className = "error-text";
     return;
   }
-  performance.mark("tokenhelper-loaded"); // read by ./build.sh bench
-  const ms = Math.round(performance.now() - started);
-  $("status").textContent = `Ready: WebAssembly loaded in ${ms} ms.`;
+  // What the user waited for: from the navigation (performance.now()'s
+  // origin) to a page that can send, the WebAssembly module included.
+  const loaded = performance.mark("tokenhelper-loaded"); // read by ./build.sh bench
+  $("status").textContent = `Ready ${Math.round(loaded.startTime)} ms after the page was opened (WebAssembly included).`;
   providers = th.providers();
   $("provider").replaceChildren(...providers.map((p) => new Option(p.name, p.id)));
   demoBase = fromFragment("demo")?.origin ?? "";

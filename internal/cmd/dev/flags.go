@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -21,7 +22,9 @@ type config struct {
 	demoPort, apiPort, workerPort, inspPort int
 	pagePort                                int
 	dist, workerDir, wrangler               string
-	worker                                  bool
+	worker, watch                           bool
+	// origins are allowed by the worker besides the page's (-origins).
+	origins []string
 }
 
 // parseFlags parses args; the defaults of the host and the ports come
@@ -59,8 +62,11 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 	}
 	fs.StringVar(&c.dist, "dist", "dist", "the built files (./build.sh build)")
 	fs.BoolVar(&c.worker, "worker", true, "run the worker in workerd (false: the demo provider and the page only)")
+	fs.BoolVar(&c.watch, "watch", true, "rebuild the worker (its wrangler.jsonc's build.command) when one of its sources changes")
 	fs.StringVar(&c.workerDir, "worker-dir", "worker", "the worker's directory: wrangler.jsonc, .dev.vars, local state")
 	fs.StringVar(&c.wrangler, "wrangler", "", "the wrangler command (default WORKER_DIR/node_modules/.bin/wrangler)")
+	origins := fs.String("origins", getenv("DEV_ALLOWED_ORIGINS"),
+		"origins the worker allows besides the page's, comma-separated, e.g. http://localhost:5173 for a Vite app ($DEV_ALLOWED_ORIGINS)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -76,8 +82,28 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (*c
 			return nil, fmt.Errorf("-%s must be a port number (1-65535)", p.flag)
 		}
 	}
+	for _, o := range strings.Split(*origins, ",") {
+		if o = strings.TrimSpace(o); o == "" {
+			continue
+		}
+		if err := checkOrigin(o); err != nil {
+			return nil, fmt.Errorf("-origins: %v", err)
+		}
+		c.origins = append(c.origins, o)
+	}
 	if c.wrangler == "" {
 		c.wrangler = filepath.Join(c.workerDir, "node_modules", ".bin", "wrangler")
 	}
 	return c, nil
+}
+
+// checkOrigin accepts an origin as a browser sends it: http or https,
+// a host, an optional port, nothing after.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "/") {
+		return fmt.Errorf("%q is not an origin (scheme://host[:port], e.g. http://localhost:5173)", o)
+	}
+	return nil
 }

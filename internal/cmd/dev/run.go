@@ -94,8 +94,17 @@ func run(ctx context.Context, c *config, stdout, stderr io.Writer) error {
 	if w != nil {
 		workerURL, workerDone = w.URL, w.Done()
 	}
-	printBanner(stdout, pageURL, demoURL, apiURL, workerURL)
+	printBanner(stdout, pageURL, demoURL, apiURL, workerURL, c.origins)
 	logger.Print("running; press Ctrl-C to stop")
+	if command := buildCommand(c.workerDir); w != nil && c.watch && command != "" {
+		wctx, stopWatch := context.WithCancel(ctx)
+		watched := make(chan struct{})
+		go func() {
+			defer close(watched)
+			watchSources(wctx, logger, c.workerDir, command, stderr)
+		}()
+		defer func() { stopWatch(); <-watched }()
+	}
 
 	select {
 	case <-ctx.Done():

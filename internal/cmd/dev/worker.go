@@ -14,7 +14,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/tokenhelper/tokenhelper/internal/devrun"
 	"github.com/tokenhelper/tokenhelper/internal/devvars"
@@ -61,13 +63,34 @@ func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, ap
 	} else {
 		logger.Printf("worker: using your %s", path)
 	}
-	if err := checkVars(path); err != nil {
+	vars, err := devvars.Read(path)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %s: %v", path, err)
+	}
+	// -origins: added to the file's ALLOWED_ORIGINS (the generated file's
+	// or the user's) with --var, which wins over .dev.vars; the file stays
+	// as it is.
+	var over map[string]string
+	if len(c.origins) > 0 {
+		all := append(strings.Split(vars["ALLOWED_ORIGINS"], ","), c.origins...)
+		all = slices.DeleteFunc(all, func(o string) bool { return strings.TrimSpace(o) == "" })
+		slices.Sort(all)
+		over = map[string]string{"ALLOWED_ORIGINS": strings.Join(slices.Compact(all), ",")}
+		vars["ALLOWED_ORIGINS"] = over["ALLOWED_ORIGINS"]
+		logger.Printf("worker: also allowing %s (-origins)", strings.Join(c.origins, ", "))
+	}
+	if err := checkSettings(path, vars); err != nil {
 		return nil, err
+	}
+	config, err := devConfig(c.workerDir)
+	if err != nil {
+		return nil, fmt.Errorf("worker: %w", err)
 	}
 	w, err := devrun.StartWith(ctx, c.wrangler, c.workerDir, devrun.Options{
 		Host: c.host, Port: c.workerPort, InspectorPort: c.inspPort,
 		Persist: filepath.Join(".wrangler", "state"), Ready: workerReady,
 		Echo: stderr, EchoPrefix: "wrangler | ",
+		Config: config, Vars: over,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("worker: %w", err)
@@ -87,10 +110,16 @@ func startWorker(ctx context.Context, c *config, logger *log.Logger, demoURL, ap
 // error names the variable, never its value.
 func checkVars(path string) error {
 	vars, err := devvars.Read(path)
-	if err == nil {
-		err = worker.CheckSettings(func(name string) string { return vars[name] })
-	}
 	if err != nil {
+		return fmt.Errorf("worker: the settings in %s are invalid: %v; fix it, or delete the file to use the demo provider", path, err)
+	}
+	return checkSettings(path, vars)
+}
+
+// checkSettings checks vars (read from path) with the worker's own
+// parser; the error names the variable, never its value.
+func checkSettings(path string, vars map[string]string) error {
+	if err := worker.CheckSettings(func(name string) string { return vars[name] }); err != nil {
 		return fmt.Errorf("worker: the settings in %s are invalid: %v; fix it, or delete the file to use the demo provider", path, err)
 	}
 	return nil
