@@ -32,7 +32,7 @@ import (
 )
 
 const (
-	clientID     = "e2e-client" // client_secret_post; e2e-client-basic: client_secret_basic
+	clientID     = "e2e-client"                     // client_secret_post; e2e-client-basic: client_secret_basic
 	clientSecret = demoprovider.DefaultClientSecret // one that ./build.sh test searches its logs for
 	resource     = "https://api.example.com/"
 	unknown      = "https://elsewhere.example.com/"
