@@ -181,6 +181,11 @@ func fromCoreError(err error) error {
 	if !ok {
 		name = VarProvider
 	}
+	if name == VarResource {
+		// The core's text quotes the bad URI, which unquote would leave
+		// as a dangling "not"; the variable is a list, the field a slice.
+		return &ConfigError{name, "must be space-separated absolute URIs without a fragment (RFC 8707 resource indicators)"}
+	}
 	desc := strings.TrimSpace(unquote(e.Description))
 	if desc == "" {
 		desc = "is invalid"

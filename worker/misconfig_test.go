@@ -148,7 +148,7 @@ func TestResourcePerRoute(t *testing.T) {
 	}
 	w := f.do(rt, "POST", workerURL+"/three/token", testOrigin)
 	m := wantError(t, w, http.StatusInternalServerError, "misconfigured")
-	if desc, _ := m["error_description"].(string); !strings.HasPrefix(desc, "THREE_RESOURCE ") || strings.Contains(w.Body.String(), "not-a-uri-value") {
+	if desc, _ := m["error_description"].(string); desc != "THREE_RESOURCE must be space-separated absolute URIs without a fragment (RFC 8707 resource indicators)" || strings.Contains(w.Body.String(), "not-a-uri-value") {
 		t.Errorf("/three: got %s, want THREE_RESOURCE named without its value", w.Body)
 	}
 	if err := worker.CheckSettings(e.get); err == nil || !strings.HasPrefix(err.Error(), "THREE_RESOURCE ") {
