@@ -35,6 +35,7 @@ const (
 	clientID     = "e2e-client"                     // client_secret_post; e2e-client-basic: client_secret_basic
 	clientSecret = demoprovider.DefaultClientSecret // one that ./build.sh test searches its logs for
 	resource     = "https://api.example.com/"
+	second       = "https://files.example.com/v1" // known too
 	unknown      = "https://elsewhere.example.com/"
 )
 
@@ -61,7 +62,7 @@ func startOIDC(t *testing.T) *oidcProvider {
 
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CLIENT_ID="+clientID, "CLIENT_SECRET="+clientSecret, "RESOURCE="+resource, "PORT=0")
+	cmd.Env = append(os.Environ(), "CLIENT_ID="+clientID, "CLIENT_SECRET="+clientSecret, "RESOURCE="+resource+" "+second, "PORT=0")
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -160,6 +161,13 @@ func TestCoreResourceAtOIDCProvider(t *testing.T) {
 		}
 		p.audience(t, tok.AccessToken, resource)
 	}
+	c := cfg
+	c.Resource = []string{second}
+	tok, err := client.Token(ctx, c)
+	if err != nil {
+		t.Fatalf("resource %s: %v", second, err)
+	}
+	p.audience(t, tok.AccessToken, second)
 
 	refused := func(c tokenhelper.Config, code, desc string) {
 		t.Helper()
@@ -185,7 +193,8 @@ func TestCoreResourceAtOIDCProvider(t *testing.T) {
 // TestCommandResourceAtOIDCProvider: `tokenhelper token --resource`
 // (form, the custom default) prints a token whose aud is the resource,
 // and TOKENHELPER_RESOURCE does the same; an unknown resource exits 3
-// with the provider's invalid_target and its description on one line;
+// with the provider's invalid_target and its description on one line, as
+// do two known ones (one a client_credentials token, it says);
 // --encoding multipart and json exit 3 with its invalid_request.
 func TestCommandResourceAtOIDCProvider(t *testing.T) {
 	p := startOIDC(t)
@@ -224,6 +233,8 @@ func TestCommandResourceAtOIDCProvider(t *testing.T) {
 		want string
 	}{
 		{[]string{"--resource", unknown}, "tokenhelper: invalid_target (HTTP 400): resource indicator is missing, or unknown"},
+		// Both flags reach the server, which takes one a token.
+		{[]string{"--resource", resource, "--resource", second}, "tokenhelper: invalid_target (HTTP 400): only a single resource indicator value is supported for this grant type"},
 		{[]string{"--resource", resource, "--encoding", "multipart"}, "tokenhelper: invalid_request (HTTP 400): only application/x-www-form-urlencoded content-type bodies are supported"},
 		{[]string{"--resource", resource, "--encoding", "json"}, "tokenhelper: invalid_request (HTTP 400): only application/x-www-form-urlencoded content-type bodies are supported"},
 	} {

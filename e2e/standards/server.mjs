@@ -1,19 +1,20 @@
 // server.mjs runs panva's oidc-provider (a certified OpenID Provider, not
 // ours) on loopback for the e2e tests: client_credentials for two
-// confidential clients (credentials in the body, and HTTP Basic), and one
-// resource server, named by RFC 8707 resource indicators, whose access
+// confidential clients (credentials in the body, and HTTP Basic), and
+// resource servers, named by RFC 8707 resource indicators, whose access
 // tokens are JWTs with that resource as aud. Any other resource is
 // invalid_target.
 //
 //   node server.mjs   (settings from the environment, see below)
 //
 // Environment: PORT (0: any free port), CLIENT_ID, CLIENT_SECRET,
-// RESOURCE. It prints one line, "listening <issuer URL>", when it is
+// RESOURCE (the resources it knows, space-separated). It prints one line, "listening <issuer URL>", when it is
 // ready, and nothing secret.
 import { generateKeyPairSync } from "node:crypto";
 import Provider, { errors } from "oidc-provider";
 
 const { CLIENT_ID, CLIENT_SECRET, RESOURCE } = process.env;
+const known = new Set((RESOURCE || "").split(" ").filter(Boolean));
 if (!CLIENT_ID || !CLIENT_SECRET || !RESOURCE) {
   console.error("server.mjs: CLIENT_ID, CLIENT_SECRET and RESOURCE are required");
   process.exit(2);
@@ -44,12 +45,12 @@ function start(issuer) {
         enabled: true,
         defaultResource: () => undefined,
         getResourceServerInfo(ctx, resourceIndicator) {
-          if (resourceIndicator !== RESOURCE) {
+          if (!known.has(resourceIndicator)) {
             throw new errors.InvalidTarget();
           }
           return {
             scope: "api:read",
-            audience: RESOURCE,
+            audience: resourceIndicator,
             accessTokenTTL: 300,
             accessTokenFormat: "jwt",
             jwt: { sign: { alg: "ES256" } },
