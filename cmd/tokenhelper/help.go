@@ -114,7 +114,9 @@ func (c *cli) commandHelp(fs *flag.FlagSet) {
 // flagProblem says what is wrong with the flags in a few words, naming
 // the flag but never repeating a value (a user may paste a secret where
 // a flag was expected). Secrets are never flags: --client-secret and its
-// kin point at the variable and at the -file flag.
+// kin point at the variable and at the -file flag. It reads the flag
+// package's messages, which have no error types (unchanged since Go 1;
+// TestProcessUsageErrors would see them change).
 func flagProblem(err error) string {
 	msg := err.Error()
 	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {

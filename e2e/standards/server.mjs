@@ -9,7 +9,8 @@
 //
 // Environment: PORT (0: any free port), CLIENT_ID, CLIENT_SECRET,
 // RESOURCE (the resources it knows, space-separated). It prints one line, "listening <issuer URL>", when it is
-// ready, and nothing secret.
+// ready, and nothing secret. On stderr it warns that it wants Node 22 LTS
+// and an adapter other than memory: both harmless here (Node 20.20 runs it).
 import { generateKeyPairSync } from "node:crypto";
 import Provider, { errors } from "oidc-provider";
 
