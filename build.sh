@@ -37,7 +37,7 @@ ensure_go() {
 ensure_npm() {
 	command -v npm >/dev/null || { apt_install nodejs npm; }
 	local d
-	for d in web worker e2e/bundlers e2e/bundlers/vite7; do
+	for d in web worker e2e/bundlers e2e/bundlers/vite7 e2e/standards; do
 		[ -f "$d/package-lock.json" ] || continue
 		if [ ! -d "$d/node_modules" ] || [ "$d/package-lock.json" -nt "$d/node_modules/.package-lock.json" ]; then
 			log "npm ci in $d"

@@ -22,6 +22,7 @@ const (
 	VarPassword        = "PASSWORD"
 	VarScope           = "SCOPE"
 	VarAudience        = "AUDIENCE"
+	VarResource        = "RESOURCE" // RFC 8707 resource indicators, space-separated absolute URIs
 	VarAllowedOrigins  = "ALLOWED_ORIGINS"
 	VarMode            = "MODE"
 	VarCallerHeader    = "CALLER_JWT_HEADER"
@@ -51,6 +52,7 @@ var fieldVars = map[string]string{
 	"RefreshToken": VarGrantType,
 	"Scope":        VarScope,
 	"Audience":     VarAudience,
+	"Resource":     VarResource,
 }
 
 // Settings is the worker's configuration, checked.
@@ -146,6 +148,7 @@ func Load(getenv func(string) string) (*Settings, error) {
 		Password:     getenv(VarPassword),
 		Scope:        get(VarScope),
 		Audience:     get(VarAudience),
+		Resource:     strings.Fields(getenv(VarResource)),
 	}
 	if cfg.GrantType == tokenhelper.GrantRefreshToken {
 		return s, &ConfigError{VarGrantType, "refresh_token cannot be configured; use client_credentials or password"}
@@ -177,6 +180,11 @@ func fromCoreError(err error) error {
 	name, ok := fieldVars[e.Field]
 	if !ok {
 		name = VarProvider
+	}
+	if name == VarResource {
+		// The core's text quotes the bad URI, which unquote would leave
+		// as a dangling "not"; the variable is a list, the field a slice.
+		return &ConfigError{name, "must be space-separated absolute URIs without a fragment (RFC 8707 resource indicators)"}
 	}
 	desc := strings.TrimSpace(unquote(e.Description))
 	if desc == "" {

@@ -3,10 +3,13 @@
 package worker_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
 
@@ -57,6 +60,8 @@ func TestMisconfiguration(t *testing.T) {
 		{"caller JWKS without issuer", caller.with(worker.VarCallerIssuer, ""), "CALLER_ISSUER", ""},
 		{"caller JWKS without audience", caller.with(worker.VarCallerAudience, ""), "CALLER_AUDIENCE", ""},
 		{"caller header not a name", caller.with(worker.VarCallerHeader, "Bad Header:value"), "CALLER_JWT_HEADER", "Bad Header"},
+		{"resource not absolute", f.env.with(worker.VarResource, "https://api.example.com/ relative-resource-value"), "RESOURCE", "relative-resource-value"},
+		{"resource with a fragment", f.env.with(worker.VarResource, "https://api.example.com/#frag-value"), "RESOURCE", "frag-value"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,5 +105,56 @@ func TestLoadValid(t *testing.T) {
 	}
 	if s.Token.Scope != "openid" || s.Token.GrantType != "client_credentials" || len(s.Origins) != 2 || s.Caller != nil {
 		t.Errorf("settings: got %+v", s)
+	}
+}
+
+// TestResourcePerRoute: RESOURCE (space-separated) reaches the provider
+// as one resource parameter each, per route with the route's prefix
+// (the shared one for a route without its own), and the provider's
+// token carries it as aud; a bad route's RESOURCE is 500 misconfigured
+// naming that route's variable, and leaves the other routes serving.
+func TestResourcePerRoute(t *testing.T) {
+	f := newFixture(t)
+	a, b, shared := "https://a.example.com/", "https://b.example.com/v1", "https://shared.example.com/"
+	custom := f.srv.URL + demoprovider.Path("custom")
+	e := env{
+		worker.VarRoutes: "one,two,three", worker.VarAllowedOrigins: testOrigin,
+		worker.VarProvider: "custom", worker.VarTokenURL: custom,
+		worker.VarClientID: demoprovider.DefaultClientID, worker.VarClientSecret: secret,
+		worker.VarResource: shared,
+		"ONE_RESOURCE":     a + "  " + b,
+		"THREE_RESOURCE":   "https://c.example.com/ not-a-uri-value",
+	}
+	rt := f.router(e)
+	for _, tc := range []struct {
+		route, want string
+		aud         any
+	}{{"one", a + " " + b, []any{a, b}}, {"two", shared, shared}} {
+		w := f.do(rt, "POST", workerURL+"/"+tc.route+"/token", testOrigin)
+		if w.Code != 200 {
+			t.Fatalf("POST /%s/token: got %d %s", tc.route, w.Code, w.Body)
+		}
+		reqs := f.demo.Requests()
+		if got := reqs[len(reqs)-1].Fields["resource"]; got != tc.want {
+			t.Errorf("/%s: the provider received resource %q, want %q", tc.route, got, tc.want)
+		}
+		in, err := tokenhelper.Inspect(decode(t, w)["access_token"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := in.Claims["aud"]; fmt.Sprint(got) != fmt.Sprint(tc.aud) {
+			t.Errorf("/%s: aud %v, want %v", tc.route, got, tc.aud)
+		}
+	}
+	w := f.do(rt, "POST", workerURL+"/three/token", testOrigin)
+	m := wantError(t, w, http.StatusInternalServerError, "misconfigured")
+	if desc, _ := m["error_description"].(string); desc != "THREE_RESOURCE must be space-separated absolute URIs without a fragment (RFC 8707 resource indicators)" || strings.Contains(w.Body.String(), "not-a-uri-value") {
+		t.Errorf("/three: got %s, want THREE_RESOURCE named without its value", w.Body)
+	}
+	if err := worker.CheckSettings(e.get); err == nil || !strings.HasPrefix(err.Error(), "THREE_RESOURCE ") {
+		t.Errorf("CheckSettings: got %v, want THREE_RESOURCE", err)
+	}
+	if n := f.demo.Count(); n != 2 {
+		t.Errorf("provider requests: got %d, want 2", n)
 	}
 }

@@ -16,7 +16,7 @@ import (
 // argument or stdin (an `Authorization: Bearer` line is fine).
 func (c *cli) decode(args []string) int {
 	fs := c.flagSet("decode")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
 	var raw string
@@ -31,8 +31,7 @@ func (c *cli) decode(args []string) int {
 	case 1:
 		raw = fs.Arg(0)
 	default:
-		fmt.Fprintln(c.stderr, "tokenhelper: decode takes one JWT (or none, to read stdin)")
-		return exitConfig
+		return c.usageError("decode", "takes one JWT (or none, to read stdin)")
 	}
 	tok := bearer(raw)
 	in, err := tokenhelper.Inspect(tok)

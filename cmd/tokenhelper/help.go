@@ -83,24 +83,58 @@ func (c *cli) help(args []string) int {
 	}
 	switch args[0] {
 	case "token", "request", "decode", "providers", "logout":
-		h := *c
-		h.stderr = c.stdout // asked for: the flags go to stdout
-		return h.run(context.Background(), []string{args[0], "-h"})
+		return c.run(context.Background(), []string{args[0], "-h"}) // -h prints on stdout
 	case "cache":
 		fmt.Fprintln(c.stdout, "tokenhelper cache clear   remove the token cache\ntokenhelper cache dir     print where it is")
 		return exitOK
 	}
-	fmt.Fprintf(c.stderr, "tokenhelper: no command %q\n", args[0])
+	fmt.Fprintf(c.stderr, "tokenhelper: no command %q (see tokenhelper help)\n", args[0])
 	return exitConfig
 }
 
-// commandHelp is a subcommand's -h: its line of the usage and its flags.
-func (c *cli) commandHelp(name string, fs *flag.FlagSet) {
-	for _, l := range strings.Split(usageText, "\n") {
-		if strings.HasPrefix(l, "  tokenhelper "+name) {
-			fmt.Fprintln(fs.Output(), "Usage:\n"+l)
+// commandHelp is a subcommand's -h, on fs's output: its line of the
+// usage and its flags.
+func (c *cli) commandHelp(fs *flag.FlagSet) {
+	w := fs.Output()
+	usage, _, _ := strings.Cut(usageText, "\n\nExample:")
+	for _, l := range strings.Split(usage, "\n") {
+		if strings.HasPrefix(l, "  tokenhelper "+fs.Name()+" ") {
+			fmt.Fprintln(w, "Usage:\n"+l)
+			break
 		}
 	}
-	fmt.Fprintln(fs.Output(), "\nFlags (each setting is also a TOKENHELPER_ variable, see tokenhelper help):")
-	fs.PrintDefaults()
+	n := 0
+	fs.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprintln(w, "\nFlags (each setting is also a TOKENHELPER_ variable, see tokenhelper help):")
+		fs.PrintDefaults()
+	}
+}
+
+// flagProblem says what is wrong with the flags in a few words, naming
+// the flag but never repeating a value (a user may paste a secret where
+// a flag was expected). Secrets are never flags: --client-secret and its
+// kin point at the variable and at the -file flag. It reads the flag
+// package's messages, which have no error types (unchanged since Go 1;
+// TestProcessUsageErrors would see them change).
+func flagProblem(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		name = strings.TrimLeft(name, "-")
+		for _, s := range settings {
+			if s.secret && name+"-file" == s.flag {
+				return "--" + name + " is not a flag, since every user sees a command line in ps: set " +
+					envPrefix + s.name + " or name a file holding it with --" + s.flag
+			}
+		}
+		return "unknown flag --" + name
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + name + " needs a value"
+	}
+	if i := strings.LastIndex(msg, " -"); strings.HasPrefix(msg, "invalid ") && i > 0 {
+		name, _, _ := strings.Cut(msg[i+2:], ":")
+		return "--" + name + " has an invalid value"
+	}
+	return "bad flag syntax"
 }

@@ -10,8 +10,11 @@ import (
 // failure of every profile.
 func (c *cli) logout(args []string) int {
 	fs := c.flagSet("logout")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := c.parse(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		return c.usageError("logout", "takes no arguments")
 	}
 	store, err := filecache.Open(c.cacheDir)
 	if err != nil {
@@ -46,6 +49,5 @@ func (c *cli) cache(args []string) int {
 			return exitFor(err)
 		}
 	}
-	fmt.Fprintln(c.stderr, "tokenhelper: usage: tokenhelper cache clear | cache dir")
-	return exitConfig
+	return c.usageError("cache", "clear or dir")
 }

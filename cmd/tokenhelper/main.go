@@ -62,7 +62,7 @@ const (
 // run dispatches to the subcommand and returns the exit status.
 func (c *cli) run(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		c.usage(c.stderr)
+		fmt.Fprintln(c.stderr, "tokenhelper: a command is needed: token, decode, request, providers, logout, cache or help (see tokenhelper help)")
 		return exitConfig
 	}
 	cmd, rest := args[0], args[1:]

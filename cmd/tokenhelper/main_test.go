@@ -72,6 +72,7 @@ func TestConfigErrorsNameTheVariable(t *testing.T) {
 		{"worker and provider", map[string]string{"TOKENHELPER_WORKER": "https://w.example/token", "TOKENHELPER_PROVIDER": "aluma"}, nil, "tokenhelper: config: TOKENHELPER_WORKER is set with a provider"},
 		{"secret file", nil, []string{"--provider", "aluma", "--client-secret-file", "/nonexistent/secret"}, "tokenhelper: config: TOKENHELPER_CLIENT_SECRET is to come from --client-secret-file"},
 		{"bad profile", nil, []string{"--profile", "a/b"}, "tokenhelper: config: TOKENHELPER_PROFILE must be"},
+		{"relative resource", map[string]string{"TOKENHELPER_TOKEN_URL": "https://x.example/t", "TOKENHELPER_CLIENT_ID": "c", "TOKENHELPER_RESOURCE": "https://api.example/ relative"}, nil, "tokenhelper: config: TOKENHELPER_RESOURCE: each must be an absolute URI"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got := runIn(t, tc.env, t.TempDir(), "", append([]string{"token"}, tc.args...)...)
@@ -228,5 +229,41 @@ func TestProvidersHelpLogout(t *testing.T) {
 	}
 	if d := runIn(t, nil, dir, "", "cache", "dir"); d.stdout != dir+"\n" {
 		t.Errorf("cache dir: got %q", d.stdout)
+	}
+}
+
+// TestResource: --resource is repeatable and TOKENHELPER_RESOURCE is
+// space-separated, the flags replacing the variable; each is one
+// resource parameter of the request, and the token's aud at a provider
+// that takes them; tokens for another resource are not the cached ones.
+func TestResource(t *testing.T) {
+	a, b := "https://api.example.com/", "https://files.example.com/v1"
+	env := map[string]string{"TOKENHELPER_TOKEN_URL": "https://as.example/token", "TOKENHELPER_CLIENT_ID": "c", "TOKENHELPER_RESOURCE": "https://env.example/ " + a}
+	curl := runIn(t, env, "", "", "request", "--curl", "--resource", a, "--resource", b)
+	if curl.code != 0 || !strings.Contains(curl.stdout, "--data-urlencode 'resource="+a+"' \\\n  --data-urlencode 'resource="+b+"'") || strings.Contains(curl.stdout, "env.example") {
+		t.Errorf("request --curl with two --resource: got %d\n%s%s", curl.code, curl.stdout, curl.stderr)
+	}
+	fromEnv := runIn(t, env, "", "", "request")
+	if !strings.HasSuffix(fromEnv.stdout, "&resource=https%3A%2F%2Fenv.example%2F&resource=https%3A%2F%2Fapi.example.com%2F\n") {
+		t.Errorf("request with TOKENHELPER_RESOURCE: got %q", fromEnv.stdout)
+	}
+
+	demo := demoprovider.New(demoprovider.Options{})
+	srv := httptest.NewServer(demo)
+	defer srv.Close()
+	custom := demoEnv(srv.URL, "custom")
+	dir := t.TempDir()
+	for i, res := range []string{a, b, a} {
+		got := runIn(t, custom, dir, "", "token", "--resource", res)
+		in, err := tokenhelper.Inspect(strings.TrimSpace(got.stdout))
+		if got.code != 0 || err != nil {
+			t.Fatalf("token --resource %s: got %d %q %v", res, got.code, got.stderr, err)
+		}
+		if aud := in.Claims["aud"]; aud != res {
+			t.Errorf("token --resource %s: aud %v", res, aud)
+		}
+		if want := min(i+1, 2); demo.Count() != want {
+			t.Errorf("after token --resource %s: %d requests, want %d (one per resource, then the cache)", res, demo.Count(), want)
+		}
 	}
 }

@@ -340,3 +340,48 @@ func TestProcessRenewsWithTheRefreshToken(t *testing.T) {
 		t.Errorf("requests: got %+v, want the second a refresh_token grant", reqs)
 	}
 }
+
+// TestProcessUsageErrors: a usage error is one line on stderr that
+// points at the help, nothing on stdout, exit status 2, as the README's
+// table says; a secret given as a flag is refused without being repeated
+// and points at the variable and the -file flag. -h is the command's
+// help on stdout with one Usage line.
+func TestProcessUsageErrors(t *testing.T) {
+	h := newHome(t)
+	for _, tc := range []struct {
+		args []string
+		want []string // in the one line
+	}{
+		{nil, []string{"a command is needed", "(see tokenhelper help)"}},
+		{[]string{"tokne"}, []string{`unknown command "tokne"`, "(see tokenhelper help)"}},
+		{[]string{"token", "--client-secret", secret}, []string{"tokenhelper: token: --client-secret is not a flag", "TOKENHELPER_CLIENT_SECRET", "--client-secret-file", "(see tokenhelper help token)"}},
+		{[]string{"token", "--client-secret=" + secret}, []string{"--client-secret is not a flag", "--client-secret-file"}},
+		{[]string{"request", "--password", password}, []string{"tokenhelper: request: --password is not a flag", "TOKENHELPER_PASSWORD", "--password-file"}},
+		{[]string{"token", "--caller-token", "x"}, []string{"--caller-token is not a flag", "--caller-token-file"}},
+		{[]string{"token", "--bogus"}, []string{"tokenhelper: token: unknown flag --bogus (see tokenhelper help token)"}},
+		{[]string{"token", "--timeout", "soon-" + secret}, []string{"tokenhelper: token: --timeout has an invalid value"}},
+		{[]string{"token", "--timeout"}, []string{"--timeout needs a value"}},
+		{[]string{"token", "extra"}, []string{"tokenhelper: token: takes no arguments"}},
+		{[]string{"decode", "a", "b"}, []string{"tokenhelper: decode: takes one JWT"}},
+		{[]string{"cache", "nope"}, []string{"tokenhelper: cache: clear or dir"}},
+		{[]string{"help", "nope"}, []string{`no command "nope"`}},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			r := h.run(t, nil, tc.args...) // noSecrets checks the output
+			if r.code != exitConfig || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "tokenhelper: ") {
+				t.Fatalf("got %d %q %q, want 2, nothing on stdout, one line on stderr", r.code, r.stdout, r.stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(r.stderr, w) {
+					t.Errorf("stderr %q lacks %q", r.stderr, w)
+				}
+			}
+		})
+	}
+	for _, args := range [][]string{{"token", "-h"}, {"help", "token"}, {"request", "--help"}} {
+		r := h.run(t, nil, args...)
+		if r.code != 0 || r.stderr != "" || strings.Count(r.stdout, "Usage:") != 1 || !strings.Contains(r.stdout, "-client-secret-file") {
+			t.Errorf("%v: got %d, stderr %q, stdout\n%s\nwant 0 and the flags on stdout under one Usage line", args, r.code, r.stderr, r.stdout)
+		}
+	}
+}

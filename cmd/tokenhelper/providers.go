@@ -11,8 +11,11 @@ import (
 // providers lists the built-in profiles.
 func (c *cli) providers(args []string) int {
 	fs := c.flagSet("providers")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := c.parse(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		return c.usageError("providers", "takes no arguments")
 	}
 	w := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "PROVIDER\tBODY\tGRANTS\tTOKEN URL\tNOTES")

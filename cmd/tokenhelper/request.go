@@ -16,8 +16,11 @@ func (c *cli) request(args []string) int {
 	fs := c.flagSet("request")
 	o := configFlags(fs)
 	curl := fs.Bool("curl", false, "print a curl command instead (secrets masked)")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := c.parse(fs, args); !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		return c.usageError("request", "takes no arguments")
 	}
 	r, err := o.resolve(c.getenv)
 	if err != nil {

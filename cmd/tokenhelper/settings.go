@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"os"
 	"strings"
@@ -18,7 +19,9 @@ type setting struct {
 	flag   string // token-url, or client-secret-file for a secret
 	field  string // the tokenhelper.Error Field it answers for
 	secret bool
-	help   string
+	// list: the flag may be repeated, the variable is space-separated.
+	list bool
+	help string
 }
 
 // settings is the one table of the command's settings: flags, the
@@ -37,6 +40,7 @@ var settings = []setting{
 	{name: "PASSWORD", flag: "password-file", field: "Password", secret: true, help: "password grant: the password (the flag names a file)"},
 	{name: "SCOPE", flag: "scope", field: "Scope", help: "scope, replacing the profile's (Alphaus: openid)"},
 	{name: "AUDIENCE", flag: "audience", field: "Audience", help: "audience, replacing the profile's (required by Alluvial)"},
+	{name: "RESOURCE", flag: "resource", field: "Resource", list: true, help: "RFC 8707 resource indicator, an absolute URI (repeat the flag, or space-separate them in the variable)"},
 	{name: "WORKER", flag: "worker", field: "URL", help: "a tokenhelper worker's token URL: get tokens from it instead of a provider"},
 	{name: "ORIGIN", flag: "origin", help: "worker mode: the Origin sent, one of the worker's ALLOWED_ORIGINS"},
 	{name: "CALLER_TOKEN", flag: "caller-token-file", secret: true, help: "worker mode: a caller JWT for a worker with the caller gate (the flag names a file)"},
@@ -61,7 +65,19 @@ func configFlags(fs *flag.FlagSet) *options {
 	o := &options{fs: fs, values: map[string]*string{}}
 	o.profile = fs.String("profile", "", "read TOKENHELPER_<PROFILE>_* instead of TOKENHELPER_* (also TOKENHELPER_PROFILE)")
 	for _, s := range settings {
-		o.values[s.name] = fs.String(s.flag, "", s.help)
+		if !s.list {
+			o.values[s.name] = fs.String(s.flag, "", s.help)
+			continue
+		}
+		v := new(string)
+		o.values[s.name] = v
+		fs.Func(s.flag, s.help, func(item string) error {
+			if item = strings.TrimSpace(item); item == "" || strings.ContainsAny(item, " \t\r\n") {
+				return errors.New("one value a flag, without spaces")
+			}
+			*v = strings.TrimSpace(*v + " " + item)
+			return nil
+		})
 	}
 	o.noCache = fs.Bool("no-cache", false, "neither read nor write the token cache")
 	o.verbose = fs.Bool("v", false, "say on stderr where the token came from (never a secret)")
@@ -134,7 +150,7 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 		Provider: v["PROVIDER"], TokenURL: v["TOKEN_URL"], GrantType: v["GRANT_TYPE"],
 		ClientID: v["CLIENT_ID"], ClientSecret: v["CLIENT_SECRET"],
 		Username: v["USERNAME"], Password: v["PASSWORD"],
-		Scope: v["SCOPE"], Audience: v["AUDIENCE"],
+		Scope: v["SCOPE"], Audience: v["AUDIENCE"], Resource: strings.Fields(v["RESOURCE"]),
 	}
 	var err error
 	if r.cfg.Encoding, err = tokenhelper.ParseEncoding(v["ENCODING"]); err != nil {

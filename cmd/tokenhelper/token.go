@@ -21,15 +21,14 @@ import (
 func (c *cli) token(ctx context.Context, args []string) int {
 	fs := c.flagSet("token")
 	o := configFlags(fs)
-	header := fs.Bool("header", false, "print `Authorization: Bearer …` instead of the token alone")
+	header := fs.Bool("header", false, "print an Authorization: Bearer … line instead of the token alone")
 	asJSON := fs.Bool("json", false, "print the whole token response as JSON (refresh and id tokens masked)")
 	reveal := fs.Bool("reveal", false, "with --json, show the refresh and id tokens too")
-	if code, ok := parse(fs, args); !ok {
+	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintln(c.stderr, "tokenhelper: token takes no arguments (see tokenhelper help token)")
-		return exitConfig
+		return c.usageError("token", "takes no arguments")
 	}
 	r, err := o.resolve(c.getenv)
 	if err != nil {
@@ -179,22 +178,34 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// flagSet is a FlagSet for a subcommand. The flag package would print
+// its error and the whole flag list on every mistake: it writes nowhere
+// here, and parse says what went wrong in one line (-h prints the list).
+func (c *cli) flagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
+}
+
 // parse parses a subcommand's flags; when it should not go on, it
-// returns the exit status: 0 after -h, exitConfig after a bad flag.
-func parse(fs *flag.FlagSet, args []string) (int, bool) {
+// returns the exit status: 0 after -h (the command's help on stdout),
+// exitConfig after a bad flag (one line on stderr).
+func (c *cli) parse(fs *flag.FlagSet, args []string) (int, bool) {
 	switch err := fs.Parse(args); {
 	case err == flag.ErrHelp:
+		fs.SetOutput(c.stdout)
+		c.commandHelp(fs)
 		return exitOK, false
 	case err != nil:
-		return exitConfig, false
+		return c.usageError(fs.Name(), flagProblem(err)), false
 	}
 	return 0, true
 }
 
-// flagSet is a FlagSet for a subcommand whose errors and -h go to stderr.
-func (c *cli) flagSet(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet("tokenhelper "+name, flag.ContinueOnError)
-	fs.SetOutput(c.stderr)
-	fs.Usage = func() { c.commandHelp(name, fs) }
-	return fs
+// usageError prints the one line of a usage error of command cmd and
+// returns its status.
+func (c *cli) usageError(cmd, problem string) int {
+	fmt.Fprintln(c.stderr, "tokenhelper: "+cmd+": "+problem+" (see tokenhelper help "+cmd+")")
+	return exitConfig
 }

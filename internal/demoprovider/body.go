@@ -21,12 +21,19 @@ const MaxBodyBytes = 64 << 10
 // names ever appear in an error description.
 var knownParams = []string{
 	"grant_type", "client_id", "client_secret", "scope",
-	"username", "password", "refresh_token", "audience",
+	"username", "password", "refresh_token", "audience", "resource",
 }
+
+// paramResource is the one parameter that may be repeated: RFC 8707
+// resource indicators, one per API the token is for.
+const paramResource = "resource"
 
 // params holds the parameters parsed from a token request body.
 type params struct {
 	values map[string]string
+	// resources are the resource indicators in the order sent (values
+	// holds them joined by spaces, for the request log).
+	resources []string
 	// nonString marks JSON members whose value was not a JSON string.
 	nonString map[string]bool
 }
@@ -105,8 +112,14 @@ func parseParams(mt string, mtParams map[string]string, body []byte) (*params, *
 	return p, err
 }
 
-// add stores a parameter, rejecting a repeated one (RFC 6749 3.2).
+// add stores a parameter, rejecting a repeated one (RFC 6749 3.2) but
+// resource (RFC 8707 2.1).
 func (p *params) add(name, value string) *oauthError {
+	if name == paramResource {
+		p.resources = append(p.resources, value)
+		p.values[name] = strings.Join(p.resources, " ")
+		return nil
+	}
 	if _, dup := p.values[name]; dup {
 		return duplicateParam(name)
 	}
@@ -156,6 +169,10 @@ func parseMultipart(p *params, boundary string, body []byte) *oauthError {
 
 func parseForm(p *params, body []byte) *oauthError {
 	values, err := url.ParseQuery(string(body))
+	for _, v := range values[paramResource] {
+		p.add(paramResource, v)
+	}
+	delete(values, paramResource)
 	for name, vs := range values {
 		if len(vs) > 1 {
 			p.values[name] = vs[0]
@@ -196,6 +213,14 @@ func parseJSON(p *params, body []byte) *oauthError {
 			return malformed
 		}
 		value := string(raw)
+		var list []string
+		if name == paramResource && len(raw) > 0 && raw[0] == '[' && json.Unmarshal(raw, &list) == nil {
+			// One member holds every resource: a JSON object cannot repeat a name.
+			for _, v := range list {
+				p.add(name, v)
+			}
+			continue
+		}
 		if len(raw) > 0 && raw[0] == '"' {
 			if err := json.Unmarshal(raw, &value); err != nil {
 				return malformed

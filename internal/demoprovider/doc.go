@@ -5,8 +5,9 @@
 // It is a strict mock: each profile enforces its provider's documented
 // request format (multipart/form-data for Alphaus, urlencoded for Aluma,
 // Auth0-style JSON with a required audience for Alluvial, any of the three
-// for the custom profile) and answers anything else with an RFC 6749 5.2
-// error. It never just says yes.
+// for the custom profile, which also takes RFC 8707 resource indicators,
+// repeated or as a JSON array) and answers anything else with an RFC 6749
+// 5.2 error. It never just says yes.
 //
 // # Endpoints
 //
@@ -25,8 +26,9 @@
 //
 // access_token and id_token are EdDSA JWTs whose header carries the key's
 // RFC 7638 thumbprint as kid. Claims: iss (always the constant Issuer), sub
-// (the client id, or the username for the password grant), aud (the
-// Alluvial or custom audience, else the profile id; for an id_token the
+// (the client id, or the username for the password grant), aud (the custom
+// profile's resource indicators, one as a string, several as an array; else
+// the Alluvial or custom audience, else the profile id; for an id_token the
 // client id, as OpenID Connect requires), iat, exp (iat + lifetime, equal to
 // expires_in), jti, scope (when there is one), client_id, and provider (the
 // profile id). An id_token also carries name. Refresh tokens are random

@@ -41,6 +41,12 @@ func unsupportedGrant(desc string) *oauthError {
 	return &oauthError{http.StatusBadRequest, "unsupported_grant_type", desc}
 }
 
+// invalidTarget is RFC 8707 2's error for a resource indicator the
+// server does not accept.
+func invalidTarget(desc string) *oauthError {
+	return &oauthError{http.StatusBadRequest, "invalid_target", desc}
+}
+
 func accessDenied(desc string) *oauthError {
 	return &oauthError{http.StatusForbidden, "access_denied", desc}
 }

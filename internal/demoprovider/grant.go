@@ -2,6 +2,7 @@ package demoprovider
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 )
@@ -177,6 +178,12 @@ func (s *Server) dialect(req *tokenRequest, grantType string, g *grantInfo) *oau
 		if aud != "" {
 			g.audience = aud
 		}
+		for _, r := range ps.resources {
+			if u, err := url.Parse(r); err != nil || !u.IsAbs() || u.Fragment != "" || strings.Contains(r, "#") {
+				return invalidTarget("resource must be an absolute URI without a fragment (RFC 8707 2)")
+			}
+		}
+		g.resources = ps.resources
 	}
 	return nil
 }
@@ -217,7 +224,7 @@ func (s *Server) checkRefresh(ps *params, g *grantInfo) (string, *oauthError) {
 		return "", invalidGrant("refresh token is invalid, already used, or was issued to another client")
 	}
 	requested := g.scope
-	g.subject, g.audience, g.scope = old.subject, old.audience, old.scope
+	g.subject, g.audience, g.scope, g.resources = old.subject, old.audience, old.scope, old.resources
 	if g.profile.family == familyCustom && requested != "" {
 		if !scopeSubset(requested, old.scope) {
 			return "", invalidScope("requested scope exceeds the scope originally granted")

@@ -59,6 +59,9 @@ type grantInfo struct {
 	subject  string
 	audience string
 	scope    string
+	// resources (custom profile) replace audience in aud: one resource
+	// as a string, several as an array (RFC 7519 4.1.3).
+	resources []string
 }
 
 // mint signs an access token and, when withID is set, an id_token for g.
@@ -77,6 +80,13 @@ func (s *Server) mint(g grantInfo, withID bool) (access, id string, expiresIn in
 	}
 	if g.scope != "" {
 		claims["scope"] = g.scope
+	}
+	switch len(g.resources) {
+	case 0:
+	case 1:
+		claims["aud"] = g.resources[0]
+	default:
+		claims["aud"] = g.resources
 	}
 	if access, err = s.keys.sign(claims); err != nil {
 		return "", "", 0, err

@@ -1,0 +1,88 @@
+//go:build unix
+
+package standardse2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokenhelper/tokenhelper/e2e/harness"
+	"github.com/tokenhelper/tokenhelper/internal/devrun"
+	"github.com/tokenhelper/tokenhelper/worker"
+)
+
+const origin = "https://app.example.com"
+
+// TestWorkerResourceAtOIDCProvider: the worker bundle in bare workerd,
+// mode pass, routes at oidc-provider: RESOURCE the server knows (its
+// token, handed out, has that aud), one it does not (the provider's
+// invalid_target reaches the page as a 502 with the provider's
+// description), the known one with TOKEN_ENCODING=multipart (refused by
+// the server), and a relative one (500 misconfigured naming
+// BAD_RESOURCE, not its value, without a request).
+func TestWorkerResourceAtOIDCProvider(t *testing.T) {
+	bundle := harness.WorkerBundle(t, false)
+	p := startOIDC(t)
+	w := harness.StartBareWorkerd(t, devrun.Service{Name: "standards", Src: bundle, Files: devrun.BundleFiles, Vars: map[string]string{
+		worker.VarRoutes:                  "known,unknown,multipart,bad",
+		worker.VarProvider:                "custom",
+		worker.VarTokenURL:                p.issuer + "/token",
+		worker.VarEncoding:                "form",
+		worker.VarClientID:                clientID,
+		worker.VarClientSecret:            clientSecret,
+		worker.VarAllowedOrigins:          origin,
+		worker.VarResource:                resource,
+		"UNKNOWN_" + worker.VarResource:   unknown,
+		"MULTIPART_" + worker.VarEncoding: "multipart",
+		"BAD_" + worker.VarResource:       "relative/resource-value",
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	post := func(route string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "POST", w.URL+"/"+route+"/token", nil)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST /%s/token: %v", route, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if strings.Contains(string(b), clientSecret) {
+			t.Errorf("/%s: the answer holds the client secret", route)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("POST /%s/token: %d %s", route, res.StatusCode, b)
+		}
+		t.Logf("POST /%s/token: %d %.160s", route, res.StatusCode, b)
+		return res.StatusCode, m
+	}
+
+	status, m := post("known")
+	tok, _ := m["access_token"].(string)
+	if status != 200 || tok == "" {
+		t.Fatalf("/known: got %d %v", status, m)
+	}
+	p.audience(t, tok, resource)
+
+	for _, tc := range []struct{ route, code, desc string }{
+		{"unknown", "invalid_target", "resource indicator is missing, or unknown"},
+		{"multipart", "invalid_request", "only application/x-www-form-urlencoded content-type bodies are supported"},
+	} {
+		status, m := post(tc.route)
+		desc, _ := m["error_description"].(string)
+		if status != 502 || m["access_token"] != nil || m["error"] != tc.code || !strings.Contains(desc, tc.desc) {
+			t.Errorf("/%s: got %d %v, want 502 %s with %q", tc.route, status, m, tc.code, tc.desc)
+		}
+	}
+	status, m = post("bad")
+	if desc, _ := m["error_description"].(string); status != 500 || m["error"] != "misconfigured" || !strings.HasPrefix(desc, "BAD_RESOURCE must be space-separated absolute URIs") || strings.Contains(desc, "resource-value") {
+		t.Errorf("/bad: got %d %v, want 500 misconfigured naming BAD_RESOURCE without its value", status, m)
+	}
+}
