@@ -221,6 +221,27 @@ func TestPageFieldsByProvider(t *testing.T) {
 	if fields := f.text("preview-fields"); strings.Contains(fields, "audience") {
 		t.Errorf("Aluma request holds the hidden audience: %s", fields)
 	}
+	// RFC 8707 resource indicators: custom providers only, one parameter
+	// each, as the provider receives them.
+	if f.visible("resource") {
+		t.Errorf("Aluma shows the Resource field, which only custom providers take")
+	}
+	f.set("provider", "custom")
+	f.set("encoding", "form")
+	f.clear("client-id")
+	f.typeInto("client-id", demoprovider.DefaultClientID)
+	f.typeInto("resource", "https://api.example.com/ urn:example:inventory")
+	if fields := f.text("preview-fields"); strings.Count(fields, "resource") != 2 {
+		t.Errorf("preview fields %q: want two resource parameters", fields)
+	}
+	f.demo.Reset()
+	if !f.submit() {
+		t.Fatalf("no token with resource indicators: %s %s", f.text("error-code"), f.text("error-message"))
+	}
+	if aud := f.text("access-claims"); !strings.Contains(aud, "urn:example:inventory") {
+		t.Errorf("claims %s: want the resources as the audience (the demo provider's custom profile)", aud)
+	}
+	f.clear("resource")
 	// A configuration error other than a missing field: once, with the label.
 	f.set("provider", "custom")
 	f.typeInto("token-url", "http://auth.example.com/token")

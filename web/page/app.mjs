@@ -72,7 +72,7 @@ const NETWORK_HINTS = {
 };
 
 const form = $("form");
-const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "worker-url"];
+const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "resource", "worker-url"];
 let th;
 let providers = [];
 let demoBase = "";
@@ -90,6 +90,7 @@ const FIELDS = {
   RefreshToken: { id: "refresh-token", label: "Refresh token", opt: "refreshToken", stand: "x" },
   Scope: { id: "scope", label: "Scope", opt: "scope" },
   Audience: { id: "audience", label: "Audience", opt: "audience", stand: "https://example.invalid" },
+  Resource: { id: "resource", label: "Resource", opt: "resource" },
   GrantType: { id: "grant", label: "Grant type", opt: "grantType" },
   Encoding: { id: "encoding", label: "Body encoding", opt: "encoding" },
   AuthStyle: { id: "auth-style", label: "Client authentication", opt: "authStyle" },
@@ -132,9 +133,11 @@ function currentProvider() {
   return providers.find((p) => p.id === $("provider").value) ?? providers[0];
 }
 
-// uses says whether the provider takes a scope or an audience from the form.
+// uses says whether the provider takes a scope, an audience or RFC 8707
+// resource indicators (custom providers only) from the form.
 function uses(p, what) {
   if (p.id === "custom") return true;
+  if (what === "resource") return false;
   return what === "scope" ? Boolean(p.scope) : Boolean(p.audience || p.needsAudience);
 }
 
@@ -153,6 +156,7 @@ function options() {
   };
   if (uses(p, "scope")) o.scope = $("scope").value.trim();
   if (uses(p, "audience")) o.audience = $("audience").value.trim();
+  if (uses(p, "resource") && $("resource").value.trim()) o.resource = $("resource").value.trim();
   if (p.id === "custom") {
     o.encoding = $("encoding").value;
     o.authStyle = $("auth-style").value;
