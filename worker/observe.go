@@ -130,7 +130,7 @@ func (o *observer) record(rec *renewal, start time.Time, tok *tokenhelper.Token,
 			r.status = te.Status
 		}
 		e.Level, e.Event = LevelWarn, EventRenewalFailed
-		if te.Kind == tokenhelper.ErrRejected && te.Status != 429 || te.Kind == tokenhelper.ErrConfig {
+		if te.Kind == tokenhelper.ErrRejected && te.Status >= 400 && te.Status < 500 && te.Status != 429 || te.Kind == tokenhelper.ErrConfig {
 			e.Level = LevelError // the provider refuses this client: an operator must act
 		}
 		e.Code, e.Status, e.Repeated = r.code, r.status, te.Repeated
