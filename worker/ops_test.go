@@ -3,7 +3,9 @@
 package worker_test
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/worker"
 )
@@ -348,4 +351,40 @@ func TestOpsStatus(t *testing.T) {
 		t.Errorf("route status: %d %s", w.Code, w.Body)
 	}
 	logs.noSecretsIn(tok, statusToken, "ripple-status-token")
+}
+
+// failingStub is a TOKEN_HOLDER stub whose fetch fails.
+type failingStub struct{}
+
+func (failingStub) RoundTrip(context.Context, *tokenhelper.Request) (*tokenhelper.Response, error) {
+	return nil, errors.New("stub down")
+}
+
+func TestOpsHolderFallbackLine(t *testing.T) {
+	f := newFixture(t)
+	var lines []string
+	c := &worker.HolderCoordinator{Transport: failingStub{}, Clock: f.clock, Log: func(s string) { lines = append(lines, s) }}
+	h := f.handler(f.env)
+	h.Coordinator = c
+	logs := newLogSink(t)
+	h.Log = logs.sink
+	for range 3 {
+		if w := f.do(h, "POST", "/token", testOrigin); w.Code != 200 {
+			t.Fatalf("fallback: %d %s", w.Code, w.Body)
+		}
+		f.clock.Advance(25 * time.Hour) // each request renews
+	}
+	// One line a minute at most; here each renewal is a day apart.
+	if len(lines) != 3 {
+		t.Fatalf("fallback lines: %q", lines)
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &m); err != nil || m["event"] != worker.EventHolderFallback || m["level"] != "warn" ||
+		!strings.Contains(m["msg"].(string), "TOKEN_HOLDER object failed (the stub fetch failed)") {
+		t.Errorf("fallback line: %v %s", err, lines[0])
+	}
+	// The renewal itself is logged by the route, as its own.
+	if ev := logs.wait(worker.EventToken, 3)[0]; ev["from"] != "provider" {
+		t.Errorf("renewal after the fallback: %v", ev)
+	}
 }
