@@ -196,3 +196,86 @@ func TestBareWorkerdOpsLogs(t *testing.T) {
 		t.Logf("workerd output:\n%s", log)
 	}
 }
+
+// TestBareWorkerdOpsHolderAndStale: in workerd, an isolate taking its
+// token from the TOKEN_HOLDER object logs it as from "object" (the object
+// logs its own provider request); an isolate the object does not serve
+// (another configuration: 409) logs the fallback; and a renewal the
+// provider refuses while the held token is still valid logs
+// renewal_failed and stale_token. Every line is JSON, none holds a
+// secret or token.
+func TestBareWorkerdOpsHolderAndStale(t *testing.T) {
+	bundle := harness.WorkerBundle(t, false)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	const lifetime = 20 * time.Second // refresh margin 2 s
+	demo := demoprovider.New(demoprovider.Options{Lifetime: lifetime})
+	provider := httptest.NewServer(demo)
+	defer provider.Close()
+	addr := strings.TrimPrefix(provider.URL, "http://")
+	svcs := isolates(bundle, addr, 2, true, nil)
+	// Another configuration (the password grant) bound to the same
+	// object: the object answers 409 for its key.
+	svcs[1].Vars = env(svcs[1].Vars).with(worker.VarGrantType, "password", worker.VarUsername, demoprovider.DefaultUsername, worker.VarPassword, demoprovider.DefaultPassword)
+	alone := devrun.Service{Name: "alone", Src: bundle, Files: devrun.BundleFiles, Vars: holderVars(addr)}
+	w := harness.StartBareWorkerd(t, append(svcs, alone)...)
+
+	var tokens []string
+	tokenOf := func(u string) {
+		t.Helper()
+		status, _, body, err := post(ctx, http.DefaultClient, u, testOrigin)
+		var m struct {
+			AccessToken string `json:"access_token"`
+		}
+		if err != nil || status != 200 || json.Unmarshal(body, &m) != nil {
+			t.Fatalf("POST %s/token: %d %s %v", u, status, body, err)
+		}
+		tokens = append(tokens, m.AccessToken)
+	}
+	tokenOf(w.URLs[0])
+	tokenOf(w.URLs[1])
+	start := time.Now()
+	tokenOf(w.URLs[2])
+	// Inside the margin, the provider refuses the client: the held token
+	// serves, the renewal's failure and the stale token are logged.
+	time.Sleep(time.Until(start.Add(lifetime - 1500*time.Millisecond)))
+	demo.Fail(demoprovider.Fault{Kind: demoprovider.FaultStatus, Status: 401, Times: 10})
+	tokenOf(w.URLs[2])
+
+	deadline := time.Now().Add(20 * time.Second)
+	var evs []map[string]any
+	for {
+		evs = workerdEvents(t, w.Log())
+		if len(eventsOf(evs, worker.EventStaleToken, "")) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	froms := map[string]int{}
+	for _, e := range eventsOf(evs, worker.EventToken, "") {
+		froms[e["from"].(string)]++
+	}
+	// isolate-0 from the object, the object and isolate-1 and alone from
+	// the provider.
+	if froms["object"] != 1 || froms["provider"] != 3 {
+		t.Errorf("token lines by source: %v", froms)
+	}
+	if e := eventsOf(evs, worker.EventHolderFallback, ""); len(e) != 1 || !strings.Contains(e[0]["msg"].(string), "another configuration") || e[0]["level"] != "warn" {
+		t.Errorf("fallback lines: %v", e)
+	}
+	if e := eventsOf(evs, worker.EventRenewalFailed, ""); len(e) != 1 || e[0]["code"] != "invalid_client" {
+		t.Errorf("renewal_failed lines: %v", e)
+	}
+	if e := eventsOf(evs, worker.EventStaleToken, ""); len(e) != 1 || e[0]["expires_in_s"].(float64) <= 0 {
+		t.Errorf("stale_token lines: %v", e)
+	}
+	log := w.Log()
+	for _, s := range append(tokens, secret, demoprovider.DefaultPassword, "Authorization") {
+		if strings.Contains(log, s) {
+			t.Errorf("workerd's output holds %q…", s[:min(12, len(s))])
+		}
+	}
+	if t.Failed() || testing.Verbose() {
+		t.Logf("workerd output:\n%s", log)
+	}
+}
