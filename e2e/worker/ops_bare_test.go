@@ -24,8 +24,9 @@ import (
 	"github.com/tokenhelper/tokenhelper/worker"
 )
 
-// workerdEvents parses every line of workerd's output that holds one of
-// the worker's JSON lines (workerd may prefix what the console printed);
+// workerdEvents parses every line of workerd's (or wrangler dev's) output
+// that holds one of the worker's JSON lines (either may prefix what the
+// console printed);
 // a line that starts like one and does not parse fails the test.
 func workerdEvents(t *testing.T, log string) []map[string]any {
 	t.Helper()
@@ -35,8 +36,11 @@ func workerdEvents(t *testing.T, log string) []map[string]any {
 		if i < 0 {
 			continue
 		}
+		// wrangler dev may color a console.warn line: the JSON ends at
+		// the last brace.
+		j := strings.LastIndex(line, "}")
 		var m map[string]any
-		if err := json.Unmarshal([]byte(strings.TrimSpace(line[i:])), &m); err != nil {
+		if err := json.Unmarshal([]byte(line[i:max(i, j+1)]), &m); err != nil {
 			t.Errorf("not a JSON line: %v: %q", err, line)
 			continue
 		}
