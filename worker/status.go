@@ -109,9 +109,9 @@ func (h *Handler) status() RouteStatus {
 		return st
 	}
 	rs := obs.state(h.now())
-	st.TokenHeld, st.ExpiresInS, st.BackoffUntil = rs.held, seconds(rs.expiresIn), rs.backoffUntil.UTC()
-	if rs.backoffUntil.IsZero() {
-		st.BackoffUntil = time.Time{}
+	st.TokenHeld, st.ExpiresInS = rs.held, seconds(rs.expiresIn)
+	if !rs.backoffUntil.IsZero() {
+		st.BackoffUntil = rs.backoffUntil.UTC()
 	}
 	if !rs.lastAt.IsZero() {
 		st.LastRenewal = &LastRenewal{At: rs.lastAt.UTC(), OK: rs.last.code == "", From: rs.last.from,
