@@ -65,14 +65,23 @@ type Handler struct {
 	// Base is the route's path ("/ripple"), which the tokens it mints name
 	// in their issuer, so that a token of one route is refused by another.
 	Base string
+	// Log receives each JSON line the route logs (see [Event]) with its
+	// level; nil means [DefaultLog]. Lines never hold a token or secret.
+	Log func(level string, line []byte)
 
-	mu       sync.Mutex
-	loaded   bool      // settings and setErr hold Load's result
-	settings *Settings // see settings
-	setErr   error
-	src      *tokenhelper.Source // see source
-	verified verifiedCache       // minted tokens /api/ has verified
-	cache    tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
+	mu        sync.Mutex
+	loaded    bool      // settings and setErr hold Load's result
+	settings  *Settings // see settings
+	setErr    error
+	src       *tokenhelper.Source // see source
+	verified  verifiedCache       // minted tokens /api/ has verified
+	cache     tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
+	obs       *observer           // the Source's renewals, logged (see source)
+	srcLogged bool                // a Source that could not be built was logged
+	// quiet: settings read by a tool or by the TOKEN_HOLDER object are
+	// not logged as misconfigured (the isolate's route does that).
+	quiet   bool
+	refused refusals // refusals, counted and logged in summary
 }
 
 // loadSettings returns Load's result, computed on the first call.
@@ -86,6 +95,9 @@ func (h *Handler) loadSettings() (*Settings, error) {
 			ce.Var = h.varName(ce.Var)
 		}
 		h.loaded = true
+		if h.setErr != nil { // once per Handler: the settings are fixed for its life
+			h.logMisconfigured(h.setErr)
+		}
 	}
 	return h.settings, h.setErr
 }
@@ -133,6 +145,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Content-Type-Options", "nosniff")
+	h.flushRefusals() // one atomic load unless a refusal count is due
 	switch p := r.URL.Path; {
 	case p == "/healthz":
 		h.serveHealth(w, r)
@@ -144,6 +157,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.serveAPI(w, r)
 	case p == jwksPath:
 		h.serveJWKS(w, r)
+	case p == statusPath:
+		h.serveStatus(w, r)
 	default:
 		hd.Set("Vary", "Origin")
 		h.allowOrigin(w, r)
@@ -185,6 +200,7 @@ func (h *Handler) admit(w http.ResponseWriter, r *http.Request) (s *Settings, or
 		return nil, "", false
 	}
 	if origin == "" || !s.Origins[origin] {
+		h.refuse(RefuseOrigin)
 		respond.Error(w, http.StatusForbidden, "origin_not_allowed", "this origin may not get tokens from this worker")
 		return nil, "", false
 	}
@@ -240,6 +256,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 			if wait <= 0 {
 				wait = s.RateLimitPeriod
 			}
+			h.refuse(RefuseRateLimited)
 			hd.Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
 			respond.Error(w, http.StatusTooManyRequests, "rate_limited", "too many token requests from this address; retry later")
 			return
@@ -250,6 +267,7 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 		sub, e := h.checkCaller(ctx, r, s.Caller)
 		if e != nil {
 			if e.status == http.StatusUnauthorized {
+				h.refuse(RefuseCaller) // a JWKS that could not be had is not a refusal of the caller
 				hd.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 			}
 			respond.Error(w, e.status, e.code, e.desc)
@@ -295,7 +313,7 @@ func (h *Handler) credentialID(s *Settings) string {
 // fingerprint of the credentials. It names them in the Store and names
 // their TOKEN_HOLDER object.
 func TokenKey(getenv func(string) string) (string, error) {
-	h := &Handler{Getenv: getenv}
+	h := &Handler{Getenv: getenv, quiet: true}
 	s, err := h.loadSettings()
 	if err != nil {
 		return "", err
@@ -317,29 +335,36 @@ func (h *Handler) source(s *Settings) (*tokenhelper.Source, error) {
 	if h.src != nil {
 		return h.src, nil
 	}
-	client := &tokenhelper.Client{Transport: h.Transport, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
+	obs := &observer{inner: h.Coordinator, transport: h.Transport, log: h.logger(), now: h.now, scrub: scrubber(s.Token)}
+	client := &tokenhelper.Client{Transport: obs, Clock: h.clock(), Timeout: h.timeout(), Retry: h.Retry}
 	var opts []tokenhelper.SourceOption
 	switch {
 	case h.cache != nil:
 		opts = append(opts, tokenhelper.WithCache(h.cache))
+		obs.store = "storage" // the Durable Object's
 	case h.Store != nil:
 		opts = append(opts, tokenhelper.WithCache(&TokenCache{Store: h.Store, Now: h.now, Margin: h.RefreshMargin}))
+		obs.store = StoreName(h.Store)
 	}
 	if h.RefreshMargin != nil {
 		opts = append(opts, tokenhelper.WithRefreshMarginFunc(h.RefreshMargin))
 	}
-	if h.Coordinator != nil {
-		opts = append(opts, tokenhelper.WithCoordinator(h.Coordinator))
-	}
+	// Every renewal passes through the observer, which logs it and
+	// brackets it with h.Coordinator when there is one.
+	opts = append(opts, tokenhelper.WithCoordinator(obs))
 	// The route's credentials in its key: a route of the same client
 	// with another secret has other tokens, another TOKEN_HOLDER object
 	// and another backoff (see FingerprintIterations).
 	opts = append(opts, tokenhelper.WithCredentialID(h.credentialID(s)))
 	src, err := tokenhelper.NewSource(client, s.Token, opts...)
 	if err != nil {
+		if !h.srcLogged {
+			h.srcLogged = true
+			h.logMisconfigured(fromCoreError(err))
+		}
 		return nil, err
 	}
-	h.src = src
+	h.src, h.obs = src, obs
 	return src, nil
 }
 

@@ -113,6 +113,9 @@ type Holder struct {
 	Timeout time.Duration
 	// Retry is the core's retry policy; the zero value is its default.
 	Retry tokenhelper.RetryPolicy
+	// Log receives the object's JSON lines (its renewals, see [Event]);
+	// nil means [DefaultLog].
+	Log func(level string, line []byte)
 
 	mu     sync.Mutex
 	h      *Handler   // the route found for this object's key
@@ -132,15 +135,16 @@ func (o *Holder) handler(key string) *Handler {
 		return o.h
 	}
 	if o.routes == nil {
-		prefixes := []string{""}
-		rt := &Router{Handler: &Handler{Getenv: o.Getenv}}
+		prefixes, bases := []string{""}, []string{""}
+		rt := &Router{Handler: &Handler{Getenv: o.Getenv, Log: o.Log, quiet: true}}
 		rt.once.Do(rt.load)
 		for _, name := range rt.names {
 			prefixes = append(prefixes, rt.routes[name].Prefix)
+			bases = append(bases, rt.routes[name].Base)
 		}
-		for _, p := range prefixes {
+		for i, p := range prefixes {
 			h := &Handler{Getenv: o.Getenv, Transport: o.Transport, Coordinator: o.Coordinator,
-				Clock: o.Clock, Timeout: o.Timeout, Retry: o.Retry, Prefix: p}
+				Clock: o.Clock, Timeout: o.Timeout, Retry: o.Retry, Prefix: p, Base: bases[i], Log: o.Log, quiet: true}
 			if o.Store != nil {
 				h.cache = &HolderCache{Store: o.Store, Clock: o.Clock}
 			}

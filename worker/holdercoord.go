@@ -46,8 +46,10 @@ type HolderCoordinator struct {
 	Transport tokenhelper.Transport
 	// Clock defaults to tokenhelper.SystemClock.
 	Clock tokenhelper.Clock
-	// Log, when set, receives one line when falling back (at most one a
-	// minute); it never holds a token or a secret.
+	// Log, when set, receives one JSON line (an [Event],
+	// "holder_fallback", level warn) when falling back, at most one a
+	// minute; nil writes it with [DefaultLog]. It never holds a token or
+	// a secret.
 	Log func(string)
 
 	mu     sync.Mutex
@@ -75,9 +77,6 @@ func (c *HolderCoordinator) Renew(ctx context.Context, key string, renew func(co
 }
 
 func (c *HolderCoordinator) logFallback(why string) {
-	if c.Log == nil {
-		return
-	}
 	now := c.clock().Now()
 	c.mu.Lock()
 	quiet := !c.logged.IsZero() && now.Sub(c.logged) < time.Minute
@@ -85,9 +84,15 @@ func (c *HolderCoordinator) logFallback(why string) {
 		c.logged = now
 	}
 	c.mu.Unlock()
-	if !quiet {
-		c.Log("tokenhelper: the TOKEN_HOLDER object failed (" + why + "); this isolate renews on its own")
+	if quiet {
+		return
 	}
+	sink := func(level string, line []byte) { c.Log(string(line)) }
+	if c.Log == nil {
+		sink = nil // DefaultLog
+	}
+	logger{sink: sink, now: c.clock().Now}.log(Event{Level: LevelWarn, Event: EventHolderFallback,
+		Msg: "tokenhelper: the TOKEN_HOLDER object failed (" + why + "); this isolate renews on its own"})
 }
 
 // ask asks the holder. why is empty when the holder answered (with a

@@ -1,9 +1,12 @@
 package worker
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/tokenhelper/tokenhelper/worker/apiproxy"
 	"github.com/tokenhelper/tokenhelper/worker/internal/respond"
@@ -57,7 +60,8 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if !strings.EqualFold(scheme, "Bearer") || len(r.Header.Values("Authorization")) != 1 {
 		raw = ""
 	}
-	if !h.verify(r, s, strings.TrimSpace(raw), origin) {
+	if reason := h.verify(r, s, strings.TrimSpace(raw), origin); reason != "" {
+		h.refuse(reason)
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		respond.Error(w, http.StatusUnauthorized, "invalid_token", "a token minted by this worker for this origin is required; POST /token for one")
 		return
@@ -68,7 +72,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token),
-		Public: issuer(r) + h.Base + "/api"}
+		Public: issuer(r) + h.Base + "/api", Refused: h.refuse}
 	if h.PlanAPI {
 		// The entry module forwards, streaming the bodies (see Plan).
 		p.MaxBody = s.Mint.MaxRequestBody
@@ -111,19 +115,24 @@ func issuer(r *http.Request) string {
 }
 
 // verify checks a minted token for origin, once per token: a token
-// already verified is taken until its exp (see verifiedCache).
-func (h *Handler) verify(r *http.Request, s *Settings, token, origin string) bool {
+// already verified is taken until its exp (see verifiedCache). It returns
+// "" for a good token, else the refusal's reason (RefuseExpiredToken or
+// RefuseInvalidToken).
+func (h *Handler) verify(r *http.Request, s *Settings, token, origin string) string {
 	m := h.minter(r, s)
 	key := verifiedKey(m.Issuer, origin, token)
 	if h.verified.valid(key, h.now()) {
-		return true
+		return ""
 	}
 	claims, err := m.Verify(token, origin)
 	if err != nil {
-		return false
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return RefuseExpiredToken
+		}
+		return RefuseInvalidToken
 	}
 	if exp, err := claims.GetExpirationTime(); err == nil && exp != nil {
 		h.verified.add(key, exp.Time)
 	}
-	return true
+	return ""
 }

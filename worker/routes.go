@@ -44,13 +44,14 @@ func (rt *Router) load() {
 	for _, name := range strings.Split(list, ",") {
 		name = strings.TrimSpace(name)
 		if !validRoute(name) || rt.routes[name] != nil {
-			rt.err = &ConfigError{VarRoutes, "must be a comma list of distinct route names: a lower-case letter, then up to 31 lower-case letters, digits or dashes; not api, token, routes or healthz"}
+			rt.err = &ConfigError{VarRoutes, "must be a comma list of distinct route names: a lower-case letter, then up to 31 lower-case letters, digits or dashes; not api, token, routes, status or healthz"}
+			rt.Handler.logMisconfigured(rt.err)
 			return
 		}
 		h := rt.Handler
 		rt.routes[name] = &Handler{
 			Getenv: h.Getenv, Transport: h.Transport, Store: h.Store, Coordinator: h.Coordinator,
-			Limiter: h.Limiter, Clock: h.Clock, Timeout: h.Timeout, Retry: h.Retry, RefreshMargin: h.RefreshMargin, PlanAPI: h.PlanAPI,
+			Limiter: h.Limiter, Clock: h.Clock, Timeout: h.Timeout, Retry: h.Retry, RefreshMargin: h.RefreshMargin, PlanAPI: h.PlanAPI, Log: h.Log, quiet: h.quiet,
 			Prefix: strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_", Base: "/" + name,
 		}
 		rt.names = append(rt.names, name)
@@ -60,7 +61,7 @@ func (rt *Router) load() {
 // validRoute accepts [a-z][a-z0-9-]{0,31} but the worker's own paths.
 func validRoute(name string) bool {
 	switch name {
-	case "", "api", "token", "routes", "healthz":
+	case "", "api", "token", "routes", "status", "healthz":
 		return false
 	}
 	if len(name) > 32 || name[0] < 'a' || name[0] > 'z' {
@@ -100,6 +101,9 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "/routes":
 		rt.serveRoutes(w, r)
+		return
+	case statusPath:
+		rt.serveStatus(w, r)
 		return
 	}
 	name, rest, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/")
@@ -161,7 +165,7 @@ func (rt *Router) serveRoutes(w http.ResponseWriter, r *http.Request) {
 // every route's with ROUTES, and returns the first error, naming the
 // variable (never its value): for tools that check a .dev.vars.
 func CheckSettings(getenv func(string) string) error {
-	rt := &Router{Handler: &Handler{Getenv: getenv}}
+	rt := &Router{Handler: &Handler{Getenv: getenv, quiet: true}}
 	rt.once.Do(rt.load)
 	if rt.err != nil {
 		return rt.err

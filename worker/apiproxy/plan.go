@@ -131,6 +131,7 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	}
 	desc := "request bodies are limited to " + strconv.FormatInt(max, 10) + " bytes"
 	if n, err := strconv.ParseInt(r.Header.Get("Content-Length"), 10, 64); err == nil && n > max {
+		p.refused("body_too_large")
 		respond.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", desc)
 		return
 	}

@@ -55,6 +55,17 @@ type Proxy struct {
 	// to which an upstream Location under Upstream is rebased (see
 	// Rebase); "" drops every Location on the upstream's origin.
 	Public string
+	// Refused, when set, is told of each call refused before any upstream
+	// request, by reason ("path_refused", "body_too_large"), for the
+	// worker's summarised refusal logs. It never changes the answer.
+	Refused func(reason string)
+}
+
+// refused reports a refusal to p.Refused, if set.
+func (p *Proxy) refused(reason string) {
+	if p.Refused != nil {
+		p.Refused(reason)
+	}
 }
 
 // forwardedRequestHeaders are the only request headers sent upstream.
@@ -81,6 +92,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if int64(len(b)) > max {
+			p.refused("body_too_large")
 			respond.Error(w, http.StatusRequestEntityTooLarge, "body_too_large", "request bodies are limited to "+strconv.FormatInt(max, 10)+" bytes")
 			return
 		}
@@ -110,6 +122,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (p *Proxy) admit(w http.ResponseWriter, r *http.Request) (target string, ok bool) {
 	target, ok = p.target(r)
 	if !ok {
+		p.refused("path_refused")
 		respond.Error(w, http.StatusBadRequest, "invalid_path", "the path must stay below "+p.prefix()+"/")
 		return "", false
 	}

@@ -31,6 +31,10 @@ func printBanner(w io.Writer, pageURL, demoURL, apiURL, workerURL string, origin
 		} else {
 			fmt.Fprintln(w, "  allowed origins: the page's (your app's too: DEV_ALLOWED_ORIGINS=http://localhost:5173 ./build.sh dev)")
 		}
+		// The route status takes a secret of its own (worker/README.md,
+		// "Operating the worker"); the token events print below as JSON.
+		fmt.Fprintf(w, "  route status: curl -H \"Authorization: Bearer $STATUS_TOKEN\" %s/status (with STATUS_TOKEN=… in %s)\n", workerURL, "worker/.dev.vars")
+		fmt.Fprintln(w, "  token events: one JSON line each, after \"wrangler | \" in this output (worker/README.md, \"Operating the worker\")")
 	}
 	fmt.Fprintf(w, `page:          %s/web/%s
                (#demo points every provider's token URL at the demo provider;
