@@ -81,7 +81,9 @@ let generation = 0;
 function start(st, env, ctx, mode, extra = {}) {
   const go = new Go();
   const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
-  const inst = { id: ++generation, st, go, binding, dead: false, ready: false, waiters: new Set() };
+  const inst = { id: ++generation, mode, st, go, binding, dead: false, ready: false, waiters: new Set(), later: new Map() };
+  // Go's answers that came after tokenhelper_serve returned (see ask).
+  binding.answer = (id, head, body) => inst.later.get(id)?.(answerOf(head, body));
   inst.die = (cause) => {
     if (inst.dead) return;
     inst.dead = true;
@@ -108,6 +110,7 @@ function start(st, env, ctx, mode, extra = {}) {
     ...go.importObject,
     workers: { ready: () => (inst.ready = true) },
   });
+  inst.exports = instance.exports;
   const context = createRuntimeContext({ env, ctx, binding });
   context.instance = mode; // read by worker/cmd/worker
   const globals = { fetch: globalThis.fetch, caches: globalThis.caches };
@@ -162,7 +165,7 @@ const PICKUP_MAX_MS = 32;
 async function serve(inst, req, internal = false) {
   // The body is not read here: no Go handler needs it but /api/, whose
   // bodies forward streams.
-  const input = inst.binding.serve ? wire(req, internal) : undefined;
+  const input = inst.mode !== "per-request" ? wire(req, internal) : undefined;
   const out = await ask(inst, req, input);
   if (out === null) return failed();
   if (out instanceof Response) return out;
@@ -211,11 +214,30 @@ function response(out, method) {
 }
 
 // ask hands input to inst's Go program and waits for its answer ({
-// status, headers, body }), or null if the instance dies first. The
-// promise it waits on is its own, resolved by Go or by inst.die from
-// whichever request they run in.
+// status, headers, body }), or null if the instance dies first.
+//
+// A long-lived instance answers most requests within one direct call
+// (direct). Only a request whose answer must wait (for the provider, the
+// Cache API or KV, the TOKEN_HOLDER object, a backoff) gets an id, and
+// waits here on a promise of its own for Go to call binding.answer with
+// it, from whichever request's event resumed Go.
 async function ask(inst, req, input) {
   const me = {}; // this request, as the value of `running` (see settle)
+  let id;
+  if (input !== undefined) {
+    if (inst.dead) return null;
+    const prev = inst.st.running;
+    inst.st.running = me;
+    try {
+      id = direct(inst, input);
+    } catch (e) {
+      inst.die(e);
+    } finally {
+      inst.st.running = prev;
+    }
+    if (inst.dead || id === 0) return null;
+    if (typeof id === "object") return id;
+  }
   return new Promise((resolve) => {
     let timer, poll, stash, finished = false;
     let wait = PICKUP_MIN_MS;
@@ -224,6 +246,7 @@ async function ask(inst, req, input) {
       finished = true;
       clearTimeout(timer);
       clearTimeout(poll);
+      inst.later.delete(id);
       resolve(res);
     };
     // Go may answer this request while it runs inside another one (a
@@ -257,23 +280,58 @@ async function ask(inst, req, input) {
     };
     inst.waiters.add(settle);
     if (inst.dead) return finish(null);
-    const prev = inst.st.running;
-    inst.st.running = me;
-    try {
-      if (input !== undefined) inst.binding.serve(input, (head, body) => settle(answerOf(head, body)));
-      else inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
-    } catch (e) {
-      inst.die(e);
-    } finally {
-      inst.st.running = prev;
+    if (id !== undefined) {
+      inst.later.set(id, settle);
+      // What the handler started within the direct call may already have
+      // settled, or Go may have goroutines left to run: resume it once.
+      resumeAs(inst, me);
+    } else {
+      const prev = inst.st.running;
+      inst.st.running = me;
+      try {
+        inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
+      } catch (e) {
+        inst.die(e);
+      } finally {
+        inst.st.running = prev;
+      }
     }
-    // Most answers come within the call above (a cached token): only a
-    // request still waiting needs its timers.
     if (!finished) {
       timer = setTimeout(tick, KEEPALIVE_MS);
       poll = setTimeout(pick, wait);
     }
   });
+}
+
+// resumeAs runs Go's pending goroutines on behalf of the request me.
+function resumeAs(inst, me) {
+  if (inst.dead) return;
+  const prev = inst.st.running;
+  inst.st.running = me;
+  try {
+    inst.go._resume();
+  } catch {} // inst.die has run
+  inst.st.running = prev;
+}
+
+const utf8in = new TextEncoder();
+const utf8out = new TextDecoder();
+
+// direct serves the request input (wire, above) with one call of the
+// instance's tokenhelper_serve export (worker/cmd/worker/direct.go): the
+// request's bytes written into Go's buffer, the answer read from it. It
+// returns the answer, or the id under which Go will give it later
+// (binding.answer), or 0 when Go gave none.
+function direct(inst, input) {
+  const x = inst.exports;
+  const max = 3 * input.length; // UTF-8 bytes at most
+  const at = x.tokenhelper_buf(max);
+  const { written } = utf8in.encodeInto(input, new Uint8Array(x.mem.buffer, at, max));
+  const n = x.tokenhelper_serve(written);
+  if (inst.dead || n <= 0) return -n;
+  const m = new Uint8Array(x.mem.buffer, x.tokenhelper_buf(0), n); // the buffer may have moved
+  const head = m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24);
+  return answerOf(utf8out.decode(m.subarray(4, 4 + head)), m.slice(4 + head));
 }
 
 // isolate is the state of this isolate's long-lived instance.
