@@ -6,10 +6,12 @@
 // started inside the first request (in workerd Date.now() is 0 at global
 // scope and the env is only known there), synchronously, so concurrent
 // first requests cannot start two; every request is then served by that
-// instance through binding.serve (worker/cmd/worker/instance.go): Go gets
-// the request's method, URL and headers, never its body, and hands back
-// {status, headers, body}, or for /api/ a forward plan that forward
-// performs here, streaming both bodies.
+// instance through one direct call of its tokenhelper_serve export
+// (worker/cmd/worker/direct.go; see direct and ask below): Go gets the
+// request's method, URL and headers, never its body, and hands back
+// status, headers and body, or for /api/ a forward plan that forward
+// performs here, streaming both bodies. Only an answer that must wait on
+// I/O comes later, through binding.answer.
 // syumai's binding.handleRequest, whose per-answer streams leak in a
 // program that lives on, serves only GO_INSTANCE=per-request. If the Go
 // program exits or its wasm traps (a panic outside the handler's recover,
@@ -43,7 +45,7 @@ import "./wasm_exec.js";
 import { createRuntimeContext } from "./runtime.mjs";
 import mod from "./app.wasm";
 import { JSON_HEADERS, forward, isPlan } from "./forward.mjs";
-import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
+import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, idle, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
 
 globalThis.tryCatch ??= (fn) => {
   try {
@@ -153,10 +155,10 @@ const PICKUP_MAX_MS = 32;
 // A long-lived instance gets the request's method, URL and headers, in
 // its own request, and gives back status, headers and body, from which the
 // Response is made here too: no stream or Response of one request is
-// touched from another (see binding.serve in worker/cmd/worker). A
-// per-request instance goes through syumai's binding.handleRequest.
+// touched from another (see direct). A per-request instance goes through
+// syumai's binding.handleRequest.
 //
-// While it waits, the request keeps a timer of its own: workerd cancels a
+// While it waits for an answer that comes later, the request keeps a timer of its own: workerd cancels a
 // request that waits on nothing it owns ("your Worker's code had hung"),
 // which is what a request waiting on a goroutine looks like. Each tick
 // also resumes Go, as its own timer would: Go keeps one JS timer for all
@@ -207,10 +209,8 @@ function answerOf(head, body) {
 
 // response makes Go's answer a Response.
 function response(out, method) {
-  const headers = new Headers();
-  for (const [k, v] of out.headers) headers.append(k, v);
   const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || method === "HEAD";
-  return new Response(nullBody ? null : out.body, { status: out.status, headers });
+  return new Response(nullBody ? null : out.body, { status: out.status, headers: out.headers });
 }
 
 // ask hands input to inst's Go program and waits for its answer ({
@@ -223,20 +223,22 @@ function response(out, method) {
 // it, from whichever request's event resumed Go.
 async function ask(inst, req, input) {
   const me = {}; // this request, as the value of `running` (see settle)
-  let id;
+  let id; // of the answer Go gives later
   if (input !== undefined) {
     if (inst.dead) return null;
+    let got;
     const prev = inst.st.running;
     inst.st.running = me;
     try {
-      id = direct(inst, input);
+      got = direct(inst, input);
     } catch (e) {
       inst.die(e);
     } finally {
       inst.st.running = prev;
     }
-    if (inst.dead || id === 0) return null;
-    if (typeof id === "object") return id;
+    if (inst.dead || !got) return null;
+    if (typeof got === "object") return got; // answered within the call
+    id = got;
   }
   return new Promise((resolve) => {
     let timer, poll, stash, finished = false;
@@ -269,14 +271,7 @@ async function ask(inst, req, input) {
     };
     const tick = () => {
       timer = setTimeout(tick, KEEPALIVE_MS);
-      if (!inst.dead) {
-        const prev = inst.st.running;
-        inst.st.running = me;
-        try {
-          inst.go._resume();
-        } catch {} // inst.die has run
-        inst.st.running = prev;
-      }
+      resumeAs(inst, me);
     };
     inst.waiters.add(settle);
     if (inst.dead) return finish(null);
@@ -360,10 +355,13 @@ function fetch(req, env, ctx) {
       return failed();
     }
   }
-  const answer = serve(isolate.current, req);
+  const inst = isolate.current;
+  const answer = serve(inst, req); // its direct call into Go is made by now
   // Registered now, not after the answer: a client that goes away cancels
   // the request, and what Go started inside it, unless waitUntil holds it.
-  ctx.waitUntil(answer.then(() => whenIdle(isolate)));
+  // Not needed when Go answered within the call and nothing of Go's is
+  // pending: the common case, a held token.
+  if (!idle(isolate) || inst.later.size > 0) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
   return answer;
 }
 

@@ -57,6 +57,7 @@ const (
 	goalMedianOverJS     = 1.2 // long-lived median at most 1.2x the JS worker's (issue 20)
 	goalRPSOverPerReq    = 3.0 // long-lived req/s at least 3x the per-request instance's
 	goalBundleGzipBytes  = 2_000_000
+	goalFirstAnswerMS    = 30 // GET /healthz once the worker listens (issue 20)
 	goalMemoryGrowthFrac = 0.10 // "no growth": within 10%
 )
 
@@ -326,6 +327,8 @@ func run() error {
 		fmt.Printf("%-8d %-34.2f %-34.2f %-34s\n", c, m, cpu, q)
 	}
 
+	rep.Goals = append(rep.Goals, Goal{"first answer after ready, Go long-lived, ms", long.FirstAnswer, goalFirstAnswerMS, long.FirstAnswer <= goalFirstAnswerMS})
+
 	if *memRequests > 0 {
 		mems, err := memoryCheck(launch, tmp, *hooksBundle, vars, js, *memRequests)
 		if err != nil {
@@ -347,6 +350,9 @@ func run() error {
 			rep.Goals = append(rep.Goals,
 				Goal{fmt.Sprintf("Go memory (Sys) growth over %d requests", g.Requests), report.Round3(goGrowth), goalMemoryGrowthFrac, goGrowth <= goalMemoryGrowthFrac},
 				Goal{"workerd RSS growth, Go long-lived minus JS", report.Round3(g.Growth - j.Growth), goalMemoryGrowthFrac, g.Growth-j.Growth <= goalMemoryGrowthFrac})
+			// Issue 20: the growth in bytes at most the JS worker's plus 20%.
+			gb, jb := float64(g.AfterBytes-g.BeforeBytes), float64(max(1, j.AfterBytes-j.BeforeBytes))
+			rep.Goals = append(rep.Goals, Goal{"workerd RSS growth bytes, Go / JS", report.Round3(gb / jb), 1.2, gb/jb <= 1.2})
 		}
 	}
 	if rep.Size != nil {

@@ -8,6 +8,8 @@ import (
 	"runtime"
 	"syscall/js"
 	"unsafe"
+
+	"github.com/tokenhelper/tokenhelper/worker/internal/wire"
 )
 
 // The entry module serves each request of a long-lived instance through
@@ -77,20 +79,21 @@ func directServe(n int32) int32 {
 	}
 	in := string(ioBuf[:n])
 	var (
-		head    string
+		status  int
+		header  http.Header
 		body    []byte
 		done    bool
 		laterID int32 // set once this call has returned without the answer
 	)
 	runJob(func() {
-		h, b := serveRequest(handler, in)
+		st, hd, b := serveRequest(handler, in)
 		if laterID != 0 {
 			u := js.Global().Get("Uint8Array").New(len(b))
 			js.CopyBytesToJS(u, b)
-			answerLater.Invoke(laterID, h, u)
+			answerLater.Invoke(laterID, wire.EncodeHead(st, hd), u)
 			return
 		}
-		head, body, done = h, b, true
+		status, header, body, done = st, hd, b, true
 	})
 	for i := 0; i < syncYields && !done; i++ {
 		runtime.Gosched()
@@ -100,10 +103,10 @@ func directServe(n int32) int32 {
 		laterID = lastID
 		return -laterID
 	}
-	size := 4 + len(head) + len(body)
-	directBuf(int32(size))
-	binary.LittleEndian.PutUint32(ioBuf, uint32(len(head)))
-	copy(ioBuf[4:], head)
-	copy(ioBuf[4+len(head):], body)
-	return int32(size)
+	out := wire.AppendHead(ioBuf[:4], status, header)
+	head := len(out) - 4
+	out = append(out, body...)
+	binary.LittleEndian.PutUint32(out, uint32(head))
+	ioBuf = out[:cap(out)] // grown, if it had to
+	return int32(len(out))
 }

@@ -4,9 +4,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"syscall/js"
 
@@ -99,13 +99,13 @@ func instanceMode() string {
 // its own request (worker/internal/wire: method, URL, whether a body
 // follows, the headers, in one string), and returns the answer, buffered,
 // for the entry module to turn into a Response in that same request: its
-// head (status and headers, wire.EncodeHead) and its body.
+// status, headers and body.
 //
 // The entry module passes no body: no handler but /api/ needs it, and
 // /api/ answers a plan under which the entry module streams it
 // (worker.Handler.PlanAPI). A handler that reads it anyway gets
 // errBodyStreamed, not an empty body. Nothing here outlives the call.
-func serveRequest(h http.Handler, in string) (string, []byte) {
+func serveRequest(h http.Handler, in string) (int, http.Header, []byte) {
 	w := &bufferedWriter{header: http.Header{}}
 	r, err := newRequest(in)
 	if err != nil {
@@ -113,7 +113,7 @@ func serveRequest(h http.Handler, in string) (string, []byte) {
 	} else {
 		h.ServeHTTP(w, r)
 	}
-	return wire.EncodeHead(w.statusCode(), w.header), w.buf.Bytes()
+	return w.statusCode(), w.header, w.buf.Bytes()
 }
 
 // newRequest makes the entry module's request an *http.Request.
@@ -122,11 +122,14 @@ func newRequest(in string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := http.NewRequestWithContext(context.Background(), wr.Method, wr.URL, http.NoBody)
+	// What http.NewRequest does, less its checks of what the Fetch API
+	// has checked already (the method, the URL's form).
+	u, err := url.Parse(wr.URL)
 	if err != nil {
 		return nil, err
 	}
-	r.Header = wr.Header
+	r := &http.Request{Method: wr.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: wr.Header, Body: http.NoBody, Host: u.Host}
 	if host := r.Header.Get("Host"); host != "" {
 		r.Host = host
 	}
