@@ -57,7 +57,7 @@ const (
 	goalMedianOverJS     = 1.2 // long-lived median at most 1.2x the JS worker's (issue 20)
 	goalRPSOverPerReq    = 3.0 // long-lived req/s at least 3x the per-request instance's
 	goalBundleGzipBytes  = 2_000_000
-	goalFirstAnswerMS    = 30 // GET /healthz once the worker listens (issue 20)
+	goalFirstAnswerMS    = 30   // GET /healthz once the worker listens (issue 20)
 	goalMemoryGrowthFrac = 0.10 // "no growth": within 10%
 )
 
