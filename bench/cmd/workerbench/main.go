@@ -145,7 +145,11 @@ type Memory struct {
 	GoSysBefore  int64   `json:"go_sys_before_bytes,omitempty"`
 	GoSysAfter   int64   `json:"go_sys_after_bytes,omitempty"`
 	GoGCs        int64   `json:"go_gcs,omitempty"`
-	Non200       int     `json:"non_200"`
+	// Within and Later count the Go worker's answers given within the
+	// entry module's direct call and later (testhooks build).
+	Within int64 `json:"answered_within_call,omitempty"`
+	Later  int64 `json:"answered_later,omitempty"`
+	Non200 int   `json:"non_200"`
 }
 
 // Goal is one goal of issue 6 with the measured value.
@@ -339,8 +343,8 @@ func run() error {
 		for _, m := range mems {
 			fmt.Printf("%-30s workerd RSS %7.1f -> %7.1f MB (%+6.1f%%)", m.Name, mb(m.BeforeBytes), mb(m.AfterBytes), 100*m.Growth)
 			if m.GoSysAfter > 0 {
-				fmt.Printf("   Go heap %5.1f -> %5.1f MB, Go memory (Sys) %5.1f -> %5.1f MB, %d GCs",
-					mb(m.GoHeapBefore), mb(m.GoHeapAfter), mb(m.GoSysBefore), mb(m.GoSysAfter), m.GoGCs)
+				fmt.Printf("   Go heap %5.1f -> %5.1f MB, Go memory (Sys) %5.1f -> %5.1f MB, %d GCs, answered within the call %d, later %d",
+					mb(m.GoHeapBefore), mb(m.GoHeapAfter), mb(m.GoSysBefore), mb(m.GoSysAfter), m.GoGCs, m.Within, m.Later)
 			}
 			fmt.Printf("   non-200 %d\n", m.Non200)
 		}
