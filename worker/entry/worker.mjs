@@ -81,9 +81,11 @@ let generation = 0;
 // storage). The Go main calls workers.Ready before it first waits on
 // anything, so all of this is synchronous.
 function start(st, env, ctx, mode, extra = {}) {
-  const go = new Go();
+  const fresh = (mode === "long-lived" && spare) || prepare();
+  if (fresh === spare) spare = undefined;
+  const { go, instance } = fresh;
   const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
-  const inst = { id: ++generation, mode, st, go, binding, dead: false, ready: false, waiters: new Set(), later: new Map() };
+  const inst = { id: ++generation, mode, st, go, binding, dead: false, waiters: new Set(), later: new Map() };
   // Go's answers that came after tokenhelper_serve returned (see ask).
   binding.answer = (id, head, body) => inst.later.get(id)?.(answerOf(head, body));
   inst.die = (cause) => {
@@ -108,10 +110,6 @@ function start(st, env, ctx, mode, extra = {}) {
     }
     if (st.idleWaiters.length) queueMicrotask(() => checkIdle(st));
   };
-  const instance = new WebAssembly.Instance(mod, {
-    ...go.importObject,
-    workers: { ready: () => (inst.ready = true) },
-  });
   inst.exports = instance.exports;
   const context = createRuntimeContext({ env, ctx, binding });
   context.instance = mode; // read by worker/cmd/worker
@@ -129,10 +127,27 @@ function start(st, env, ctx, mode, extra = {}) {
     globalThis.fetch = globals.fetch;
     Object.defineProperty(globalThis, "caches", { configurable: true, writable: true, value: globals.caches });
   }
-  if (!inst.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
+  if (!fresh.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
   if (inst.dead) throw inst.cause;
   return inst;
 }
+
+// prepare makes a Go object and a wasm instance of the program, not yet
+// run. Go's runtime cannot start at global scope (it reads random bytes
+// at start-up, which workerd refuses outside a request), but the instance
+// can be made there: spare, the one the isolate's first start uses,
+// takes that part of the start out of the first request.
+function prepare() {
+  const go = new Go();
+  const fresh = { go, ready: false };
+  fresh.instance = new WebAssembly.Instance(mod, { ...go.importObject, workers: { ready: () => (fresh.ready = true) } });
+  return fresh;
+}
+
+let spare;
+try {
+  spare = prepare();
+} catch {} // made again in the first request, where any error is its answer
 
 // KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
 // serve); it looks for an answer Go gave it while running inside another
