@@ -109,7 +109,17 @@ build_browser() {
 	fi
 	# Precompressed copies for servers that send them (internal/devserver).
 	gzip -9 -k -f "$DIST/web/tokenhelper.wasm"
-	if command -v brotli >/dev/null; then brotli -q 11 -k -f "$DIST/web/tokenhelper.wasm"; fi
+	brotli_file "$DIST/web/tokenhelper.wasm"
+}
+
+# brotli_file writes FILE.br, brotli at quality 11, with Node's zlib (Node is
+# there for the web/ and worker/ tooling; no brotli command needed).
+brotli_file() {
+	node -e '
+		const fs = require("fs"), zlib = require("zlib"), f = process.argv[1], b = fs.readFileSync(f), c = zlib.constants;
+		fs.writeFileSync(f + ".br.tmp", zlib.brotliCompressSync(b, { params: {
+			[c.BROTLI_PARAM_QUALITY]: 11, [c.BROTLI_PARAM_LGWIN]: 24, [c.BROTLI_PARAM_SIZE_HINT]: b.length } }));
+		fs.renameSync(f + ".br.tmp", f + ".br");' "$1"
 }
 
 # build_worker writes worker/build (what wrangler.jsonc deploys; its
