@@ -385,7 +385,7 @@ func (h *Handler) passToken(ctx context.Context, w http.ResponseWriter, s *Setti
 	if expiresIn < 1 {
 		expiresIn = 1
 	}
-	respond.JSON(w, http.StatusOK, tokenBody{AccessToken: tok.AccessToken, TokenType: tok.Type(), ExpiresIn: expiresIn})
+	respond.Token(w, tok.AccessToken, tok.Type(), expiresIn)
 }
 
 // tokenBody is the 200 answer of POST /token.
