@@ -55,7 +55,9 @@ func TestAbort(t *testing.T) {
 			const r = outcome(th.requestToken(opts, { signal: ac.signal }));
 			await new Promise((r) => setTimeout(r, 300)); // the POST is held at the provider by now
 			const t0 = performance.now(); ac.abort();
-			const res = await r; return res + " " + (performance.now() - t0 < 50);`)
+			// "At once": well before the held POST could answer (it is held
+			// until the test lets it go), with room for a loaded 2-core machine.
+			const res = await r; return res + " " + (performance.now() - t0 < 2000);`)
 		if got != "AbortError/aborted true" {
 			t.Errorf("got %q, want AbortError/aborted at once", got)
 		}
