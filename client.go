@@ -23,6 +23,9 @@ type Client struct {
 	// Retry says how failed attempts are retried; the zero value is
 	// DefaultRetry.
 	Retry RetryPolicy
+	// Metadata keeps discovered authorization server metadata (see
+	// [Client.Discover]); nil means one cache shared by the process.
+	Metadata *MetadataCache
 }
 
 // RetryPolicy is capped exponential backoff with jitter for network

@@ -74,16 +74,22 @@ func ParseMetadata(body []byte, issuer string) (*Metadata, error) {
 	return &m, nil
 }
 
-// metadataCache holds discovered metadata by issuer, in this process (a
-// Worker isolate) for MetadataTTL. Failures are not kept.
-var metadataCache sync.Map // issuer -> metadataEntry
+// MetadataCache holds discovered metadata by issuer for MetadataTTL;
+// failures are not kept. The zero value is ready to use.
+type MetadataCache struct {
+	m sync.Map // issuer -> metadataEntry
+}
+
+// sharedMetadata is the cache of Clients without one: this process's, or
+// a Worker isolate's.
+var sharedMetadata MetadataCache
 
 type metadataEntry struct {
 	m     *Metadata
 	until time.Time
 }
 
-// Discover returns issuer's metadata, from memory when fetched within
+// Discover returns issuer's metadata, from c.Metadata when fetched within
 // MetadataTTL, else from the server: RFC 8414's URL, then OpenID Connect
 // Discovery's when the first answers 404 (or another 4xx). Errors are
 // [ErrConfig] for a bad issuer, [ErrBadResponse] for a bad document,
@@ -93,8 +99,12 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, error)
 	if err := checkIssuer(issuer); err != nil {
 		return nil, err
 	}
+	cache := c.Metadata
+	if cache == nil {
+		cache = &sharedMetadata
+	}
 	now := c.clock().Now()
-	if e, ok := metadataCache.Load(issuer); ok && now.Before(e.(metadataEntry).until) {
+	if e, ok := cache.m.Load(issuer); ok && now.Before(e.(metadataEntry).until) {
 		return e.(metadataEntry).m, nil
 	}
 	if c.Transport == nil {
@@ -124,7 +134,7 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, error)
 		if err != nil {
 			return nil, err
 		}
-		metadataCache.Store(issuer, metadataEntry{m, now.Add(MetadataTTL)})
+		cache.m.Store(issuer, metadataEntry{m, now.Add(MetadataTTL)})
 		return m, nil
 	}
 	return nil, last
