@@ -140,9 +140,18 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, error)
 	return nil, last
 }
 
+// Configure returns cfg with the token endpoint of m, after checking that
+// the server lists cfg's client authentication: an [ErrConfig] otherwise.
+func (m *Metadata) Configure(cfg Config) (Config, error) {
+	if !m.Supports(cfg.AuthStyle) {
+		return cfg, configError("AuthStyle", "the issuer's metadata does not list "+cfg.AuthStyle.Method()+" in token_endpoint_auth_methods_supported")
+	}
+	cfg.TokenURL = m.TokenEndpoint
+	return cfg, nil
+}
+
 // discover fills in cfg's token endpoint from its issuer's metadata when
-// it has an issuer and no token URL, and checks that the server takes
-// cfg's client authentication.
+// it has an issuer and no token URL (see [Metadata.Configure]).
 func (c *Client) discover(ctx context.Context, cfg Config) (Config, error) {
 	if cfg.TokenURL != "" || cfg.Issuer == "" {
 		return cfg, nil
@@ -151,9 +160,5 @@ func (c *Client) discover(ctx context.Context, cfg Config) (Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if !m.Supports(cfg.AuthStyle) {
-		return cfg, configError("AuthStyle", "the issuer's metadata does not list "+cfg.AuthStyle.Method()+" in token_endpoint_auth_methods_supported")
-	}
-	cfg.TokenURL = m.TokenEndpoint
-	return cfg, nil
+	return m.Configure(cfg)
 }
