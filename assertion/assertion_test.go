@@ -153,7 +153,7 @@ func TestBadKeysAndConfigs(t *testing.T) {
 	for name, cfg := range map[string]tokenhelper.Config{
 		"no signer":          {TokenURL: "https://as.example.com/token", ClientID: "c", AuthStyle: tokenhelper.AuthPrivateKeyJWT},
 		"jwt without secret": {TokenURL: "https://as.example.com/token", ClientID: "c", AuthStyle: tokenhelper.AuthClientSecretJWT, Assertion: &assertion.Signer{}},
-		"profile":            {Provider: "alphaus", ClientID: "c", ClientSecret: "s", AuthStyle: tokenhelper.AuthPrivateKeyJWT, Assertion: &assertion.Signer{}},
+		"profile":            {Provider: "aluma", ClientID: "c", ClientSecret: "s", AuthStyle: tokenhelper.AuthPrivateKeyJWT, Assertion: &assertion.Signer{}},
 	} {
 		if _, err := tokenhelper.BuildRequest(cfg); !errors.Is(err, tokenhelper.ErrConfig) {
 			t.Errorf("%s: %v, want ErrConfig", name, err)
