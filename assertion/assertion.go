@@ -7,6 +7,7 @@
 package assertion
 
 import (
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
@@ -107,6 +108,23 @@ func For(cfg tokenhelper.Config, keyPEM []byte, kid string) (tokenhelper.Asserti
 		return HS256(cfg.ClientSecret)
 	}
 	return nil, nil
+}
+
+// CredentialMaterial returns what tells this signer's key from another
+// without being secret: the public key (PKIX DER) of a private_key_jwt
+// key, nil for HS256, whose key is the Config's ClientSecret already. A
+// credential fingerprint (package fingerprint) can take it in, so that a
+// rotated or wrong key is not handed the token cached with the right one.
+func (s *Signer) CredentialMaterial() []byte {
+	signer, ok := s.key.(interface{ Public() crypto.PublicKey })
+	if !ok {
+		return nil
+	}
+	der, err := x509.MarshalPKIXPublicKey(signer.Public())
+	if err != nil {
+		return nil
+	}
+	return der
 }
 
 // Alg returns the JWS algorithm the signer uses.

@@ -319,3 +319,20 @@ func TestCustomSigner(t *testing.T) {
 		t.Fatalf("%v %s", err, req.Body)
 	}
 }
+
+func TestCredentialMaterial(t *testing.T) {
+	k := keys(t)
+	seen := map[string]bool{}
+	for alg, kp := range k {
+		s, _ := assertion.ParsePrivateKey([]byte(testkeys.PEM(t, kp[0])), "")
+		again, _ := assertion.ParsePrivateKey([]byte(testkeys.PEM(t, kp[0])), "other-kid")
+		m := s.CredentialMaterial()
+		if len(m) == 0 || string(m) != string(again.CredentialMaterial()) || seen[string(m)] {
+			t.Errorf("%s: material %x not one per key", alg, m)
+		}
+		seen[string(m)] = true
+	}
+	if h, _ := assertion.HS256(secret); h.CredentialMaterial() != nil {
+		t.Error("HS256 material is not nil")
+	}
+}
