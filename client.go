@@ -23,6 +23,9 @@ type Client struct {
 	// Retry says how failed attempts are retried; the zero value is
 	// DefaultRetry.
 	Retry RetryPolicy
+	// Metadata keeps discovered authorization server metadata (see
+	// [Client.Discover]); nil means one cache shared by the process.
+	Metadata *MetadataCache
 }
 
 // RetryPolicy is capped exponential backoff with jitter for network
@@ -57,22 +60,50 @@ func (c *Client) clock() Clock {
 
 // Token builds the request for cfg and sends it, retrying temporary
 // failures as c.Retry says. It honours ctx between and during attempts.
+// A Config with an Issuer and no TokenURL has its token endpoint
+// discovered first (see [Client.Discover]). Each attempt is built anew,
+// so that a retry carries a client assertion with a fresh jti, which a
+// server that saw the first one would refuse as a replay.
 func (c *Client) Token(ctx context.Context, cfg Config) (*Token, error) {
+	if _, err := cfg.Resolved(); err != nil {
+		return nil, err
+	}
+	cfg, err := c.discover(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
 	req, err := BuildRequest(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return c.Do(ctx, req)
+	if !cfg.AuthStyle.assertion() {
+		return c.Do(ctx, req)
+	}
+	return c.do(ctx, func(attempt int) (*Request, error) {
+		if attempt == 1 {
+			return req, nil
+		}
+		return BuildRequest(cfg)
+	})
 }
 
 // Do sends a request built by [BuildRequest] (or by hand, e.g. a POST to a
 // tokenhelper Worker), retrying temporary failures as c.Retry says.
 func (c *Client) Do(ctx context.Context, req *Request) (*Token, error) {
+	return c.do(ctx, func(int) (*Request, error) { return req, nil })
+}
+
+// do is Do with the request of each attempt from build.
+func (c *Client) do(ctx context.Context, build func(attempt int) (*Request, error)) (*Token, error) {
 	p := c.Retry
 	if p.Attempts == 0 {
 		p = DefaultRetry
 	}
 	for attempt := 1; ; attempt++ {
+		req, err := build(attempt)
+		if err != nil {
+			return nil, err
+		}
 		tok, err := c.Exchange(ctx, req)
 		var e *Error
 		if err == nil || attempt >= p.Attempts || !errors.As(err, &e) || !e.Temporary() {
@@ -114,7 +145,11 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	status, header, body, err := c.roundTrip(ctx, req)
+	limit := c.MaxBody
+	if limit == 0 {
+		limit = DefaultMaxBody
+	}
+	status, header, body, err := c.roundTrip(ctx, req, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -124,15 +159,11 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
 // roundTrip runs the transport and reads the body under ctx, even if the
 // transport ignores ctx (as the Workers fetch does): an abandoned call is
 // left to finish on its own.
-func (c *Client) roundTrip(ctx context.Context, req *Request) (int, map[string]string, []byte, error) {
+func (c *Client) roundTrip(ctx context.Context, req *Request, limit int64) (int, map[string]string, []byte, error) {
 	type result struct {
 		resp *Response
 		body []byte
 		err  error
-	}
-	limit := c.MaxBody
-	if limit == 0 {
-		limit = DefaultMaxBody
 	}
 	done := make(chan result, 1)
 	go func() {

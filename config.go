@@ -11,18 +11,30 @@ import (
 // sent, so a missing password is an [ErrConfig], not a request.
 type Config struct {
 	// Provider is a built-in profile ID (see [Providers]) or "custom".
-	// Empty means "custom" when TokenURL is set.
+	// Empty means "custom" when TokenURL or Issuer is set.
 	Provider string
 	// TokenURL replaces the profile's token endpoint, e.g. to point a
-	// profile at a test server. Required for "custom". It must be https,
-	// or http on a loopback host.
+	// profile at a test server. Required for "custom" unless Issuer is
+	// set. It must be https, or http on a loopback host.
 	TokenURL string
+	// Issuer is a custom provider's issuer identifier (RFC 8414). Without
+	// TokenURL, [Client.Token] discovers the token endpoint from the
+	// issuer's metadata (see [Client.Discover]); with a client assertion
+	// it is the assertion's audience.
+	Issuer string
 	// Encoding is the body format; only "custom" may choose it (default
 	// EncodingForm, as RFC 6749 specifies).
 	Encoding Encoding
-	// AuthStyle puts the client credentials in the body (default) or in an
-	// HTTP Basic header; only "custom" may choose Basic.
+	// AuthStyle puts the client credentials in the body (default), in an
+	// HTTP Basic header, or sends a signed client assertion instead
+	// (private_key_jwt, client_secret_jwt); only "custom" may choose
+	// another than the body.
 	AuthStyle AuthStyle
+	// Assertion signs the client assertion of AuthPrivateKeyJWT and
+	// AuthClientSecretJWT (package assertion makes one from a PEM key or
+	// from the secret). Through it, this package builds the assertion
+	// without importing any cryptography.
+	Assertion AssertionSigner
 	// GrantType is client_credentials (default), password or refresh_token.
 	GrantType string
 	// ClientID and ClientSecret identify the client. The secret is never
@@ -49,8 +61,8 @@ type Config struct {
 func (c Config) Resolved() (Config, error) {
 	id := c.Provider
 	if id == "" {
-		if c.TokenURL == "" {
-			return c, configError("Provider", "set a provider profile or a token URL")
+		if c.TokenURL == "" && c.Issuer == "" {
+			return c, configError("Provider", "set a provider profile, a token URL or an issuer")
 		}
 		id = ProviderCustom
 	}
@@ -62,11 +74,21 @@ func (c Config) Resolved() (Config, error) {
 	if c.TokenURL == "" {
 		c.TokenURL = p.TokenURL
 	}
-	if c.TokenURL == "" {
-		return c, configError("TokenURL", "required for a custom provider")
+	if c.Issuer != "" {
+		if id != ProviderCustom {
+			return c, configError("Issuer", "only for a custom provider")
+		}
+		if err := checkIssuer(c.Issuer); err != nil {
+			return c, err
+		}
 	}
-	if err := checkTokenURL(c.TokenURL); err != nil {
-		return c, err
+	switch {
+	case c.TokenURL == "" && c.Issuer == "":
+		return c, configError("TokenURL", "required for a custom provider (or an issuer to discover it from)")
+	case c.TokenURL != "":
+		if err := checkTokenURL(c.TokenURL); err != nil {
+			return c, err
+		}
 	}
 	if id == ProviderCustom {
 		if c.Encoding == EncodingDefault {
@@ -84,8 +106,8 @@ func (c Config) Resolved() (Config, error) {
 	if c.Encoding < EncodingMultipart || c.Encoding > EncodingJSON {
 		return c, configError("Encoding", `must be "multipart", "form" or "json"`)
 	}
-	if c.AuthStyle != AuthInBody && c.AuthStyle != AuthBasic {
-		return c, configError("AuthStyle", "must be body or basic")
+	if c.AuthStyle < AuthInBody || c.AuthStyle > AuthClientSecretJWT {
+		return c, configError("AuthStyle", authStyleChoice)
 	}
 	if c.GrantType == "" {
 		c.GrantType = GrantClientCredentials
@@ -106,6 +128,10 @@ func (c Config) Resolved() (Config, error) {
 		return c, configError("ClientSecret", "required by "+p.ID)
 	case c.AuthStyle == AuthBasic && c.ClientSecret == "":
 		return c, configError("ClientSecret", "required for HTTP Basic client authentication")
+	case c.AuthStyle == AuthClientSecretJWT && c.ClientSecret == "":
+		return c, configError("ClientSecret", "required by client_secret_jwt (it keys the assertion's HMAC)")
+	case c.AuthStyle.assertion() && c.Assertion == nil:
+		return c, configError("Assertion", c.AuthStyle.String()+" needs a signer (package assertion)")
 	case p.NeedsAudience && c.Audience == "":
 		return c, configError("Audience", "required by "+p.ID)
 	}
@@ -152,6 +178,21 @@ func checkTokenURL(raw string) error {
 		return configError("TokenURL", "http is only allowed for loopback hosts; use https")
 	}
 	return configError("TokenURL", "scheme must be https")
+}
+
+// checkIssuer checks an issuer identifier as RFC 8414 section 2 wants it:
+// an https URL (http on loopback, like a token URL) without query or
+// fragment.
+func checkIssuer(raw string) error {
+	if err := checkTokenURL(raw); err != nil {
+		e := err.(*Error)
+		e.Field = "Issuer"
+		return e
+	}
+	if strings.Contains(raw, "?") {
+		return configError("Issuer", "must have no query (RFC 8414 2)")
+	}
+	return nil
 }
 
 func isLoopback(host string) bool {

@@ -51,11 +51,32 @@ const (
 	AuthInBody AuthStyle = iota
 	// AuthBasic sends them in an HTTP Basic Authorization header.
 	AuthBasic
+	// AuthPrivateKeyJWT sends a client assertion signed with the client's
+	// private key (RFC 7523 section 2.2, OpenID Connect Core section 9
+	// "private_key_jwt"); Config.Assertion signs it.
+	AuthPrivateKeyJWT
+	// AuthClientSecretJWT sends a client assertion signed with the client
+	// secret by HMAC ("client_secret_jwt"); Config.Assertion signs it.
+	AuthClientSecretJWT
 )
 
-var authStyleNames = [...]string{"body", "basic"}
+var authStyleNames = [...]string{"body", "basic", "private_key_jwt", "client_secret_jwt"}
 
-// String returns "body" or "basic".
+// authMethods are the RFC 8414 token_endpoint_auth_methods_supported
+// names of the styles, by AuthStyle.
+var authMethods = [...]string{"client_secret_post", "client_secret_basic", "private_key_jwt", "client_secret_jwt"}
+
+// Method returns the style's registered name (RFC 8414, OAuth Token
+// Endpoint Authentication Methods): client_secret_post,
+// client_secret_basic, private_key_jwt or client_secret_jwt.
+func (a AuthStyle) Method() string {
+	if a < 0 || int(a) >= len(authMethods) {
+		return "invalid"
+	}
+	return authMethods[a]
+}
+
+// String returns "body", "basic", "private_key_jwt" or "client_secret_jwt".
 func (a AuthStyle) String() string {
 	if a < 0 || int(a) >= len(authStyleNames) {
 		return "invalid"
@@ -63,17 +84,24 @@ func (a AuthStyle) String() string {
 	return authStyleNames[a]
 }
 
-// ParseAuthStyle parses "body" and "basic"; the empty string is
-// AuthInBody, the default.
+// ParseAuthStyle parses "body", "basic", "private_key_jwt" and
+// "client_secret_jwt" (and the names client_secret_post and
+// client_secret_basic); the empty string is AuthInBody, the default.
 func ParseAuthStyle(s string) (AuthStyle, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "", "body":
+	case "", "body", "client_secret_post":
 		return AuthInBody, nil
-	case "basic":
+	case "basic", "client_secret_basic":
 		return AuthBasic, nil
+	case "private_key_jwt":
+		return AuthPrivateKeyJWT, nil
+	case "client_secret_jwt":
+		return AuthClientSecretJWT, nil
 	}
-	return AuthInBody, configError("AuthStyle", `must be "body" or "basic"`)
+	return AuthInBody, configError("AuthStyle", authStyleChoice)
 }
+
+const authStyleChoice = `must be "body", "basic", "private_key_jwt" or "client_secret_jwt"`
 
 // Grant types (RFC 6749 sections 4.3, 4.4 and 6).
 const (

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Request is a token request exactly as it goes on the wire.
@@ -64,13 +65,29 @@ func buildRequest(c Config, boundary string) (*Request, error) {
 			r.secrets = append(r.secrets, value)
 		}
 	}
+	if c.TokenURL == "" {
+		return nil, configError("TokenURL", "not discovered yet: Client.Token discovers it from the Issuer")
+	}
 	add("grant_type", c.GrantType, false)
-	if c.AuthStyle == AuthBasic {
+	switch {
+	case c.AuthStyle.assertion():
+		jws, err := c.Assertion.SignJWT(AssertionClaims(c.ClientID, c.assertionAudience(), time.Now()))
+		if err != nil {
+			// The signer's text could hold anything: keep it out.
+			return nil, configError("Assertion", "the client assertion could not be signed")
+		}
+		// client_id is optional beside an assertion (RFC 7523 3.1) but
+		// tells the server which client's key to check it with.
+		add("client_id", c.ClientID, false)
+		add("client_assertion_type", ClientAssertionType, false)
+		add("client_assertion", jws, true)
+		r.secrets = append(r.secrets, c.ClientSecret) // client_secret_jwt's key, should it come back
+	case c.AuthStyle == AuthBasic:
 		// RFC 6749 2.3.1: both parts are form-urlencoded before Basic encoding.
 		cred := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(c.ClientID) + ":" + url.QueryEscape(c.ClientSecret)))
 		r.Header["Authorization"] = "Basic " + cred
 		r.secrets = append(r.secrets, cred, c.ClientSecret)
-	} else {
+	default:
 		add("client_id", c.ClientID, false)
 		add("client_secret", c.ClientSecret, true)
 	}

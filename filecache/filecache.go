@@ -216,6 +216,11 @@ func (c *Cache) write(key string, e entry) error {
 	if err != nil {
 		return err
 	}
+	return c.writeFile(c.path(key, ".json"), b)
+}
+
+// writeFile replaces the file at path atomically, as write says.
+func (c *Cache) writeFile(path string, b []byte) error {
 	f, err := os.CreateTemp(c.dir, ".tmp-*")
 	if err != nil {
 		return err
@@ -229,7 +234,7 @@ func (c *Cache) write(key string, e entry) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, c.path(key, ".json"))
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)

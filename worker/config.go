@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/assertion"
 )
 
 // Names of the settings, as Worker vars and secrets (.dev.vars locally).
@@ -14,7 +15,10 @@ const (
 	VarProvider        = "TOKEN_PROVIDER"
 	VarTokenURL        = "TOKEN_URL"
 	VarEncoding        = "TOKEN_ENCODING"
-	VarAuthStyle       = "TOKEN_AUTH" // "body" (default) or "basic", custom only
+	VarIssuer          = "ISSUER"               // custom only: the issuer; without TOKEN_URL the endpoint is discovered
+	VarAuthStyle       = "TOKEN_AUTH"           // "body" (default), "basic", "private_key_jwt" or "client_secret_jwt", custom only
+	VarAssertionKey    = "CLIENT_ASSERTION_KEY" // private_key_jwt: PEM private key (a secret)
+	VarAssertionKID    = "CLIENT_ASSERTION_KID" // private_key_jwt: the key's kid, optional
 	VarGrantType       = "GRANT_TYPE"
 	VarClientID        = "CLIENT_ID"
 	VarClientSecret    = "CLIENT_SECRET"
@@ -43,7 +47,9 @@ var fieldVars = map[string]string{
 	"Provider":     VarProvider,
 	"TokenURL":     VarTokenURL,
 	"Encoding":     VarEncoding,
+	"Issuer":       VarIssuer,
 	"AuthStyle":    VarAuthStyle,
+	"Assertion":    VarAssertionKey,
 	"GrantType":    VarGrantType,
 	"ClientID":     VarClientID,
 	"ClientSecret": VarClientSecret,
@@ -141,6 +147,7 @@ func Load(getenv func(string) string) (*Settings, error) {
 	cfg := tokenhelper.Config{
 		Provider:     get(VarProvider),
 		TokenURL:     get(VarTokenURL),
+		Issuer:       get(VarIssuer),
 		GrantType:    get(VarGrantType),
 		ClientID:     get(VarClientID),
 		ClientSecret: getenv(VarClientSecret),
@@ -157,7 +164,10 @@ func Load(getenv func(string) string) (*Settings, error) {
 		return s, &ConfigError{VarEncoding, `must be "multipart", "form" or "json"`}
 	}
 	if cfg.AuthStyle, err = tokenhelper.ParseAuthStyle(get(VarAuthStyle)); err != nil {
-		return s, &ConfigError{VarAuthStyle, `must be "body" or "basic"`}
+		return s, &ConfigError{VarAuthStyle, `must be "body", "basic", "private_key_jwt" or "client_secret_jwt"`}
+	}
+	if err := loadSigner(&cfg, getenv); err != nil {
+		return s, err
 	}
 	r, err := cfg.Resolved()
 	if err != nil {
@@ -168,6 +178,31 @@ func Load(getenv func(string) string) (*Settings, error) {
 		return s, err
 	}
 	return s, nil
+}
+
+// loadSigner sets the client assertion signer of private_key_jwt (from
+// CLIENT_ASSERTION_KEY) and client_secret_jwt (from CLIENT_SECRET). Its
+// errors say what is wrong with the key, never what it holds.
+func loadSigner(cfg *tokenhelper.Config, getenv func(string) string) error {
+	var err error
+	switch cfg.AuthStyle {
+	case tokenhelper.AuthPrivateKeyJWT:
+		key := strings.TrimSpace(getenv(VarAssertionKey))
+		if key == "" {
+			return &ConfigError{VarAssertionKey, "is required by private_key_jwt"}
+		}
+		if cfg.Assertion, err = assertion.ParsePrivateKey([]byte(key), strings.TrimSpace(getenv(VarAssertionKID))); err != nil {
+			return &ConfigError{VarAssertionKey, "must be a PEM private key: RSA of 2048 bits or more, EC P-256, P-384 or P-521, or Ed25519"}
+		}
+	case tokenhelper.AuthClientSecretJWT:
+		if cfg.ClientSecret == "" {
+			return nil // Resolved says it is required
+		}
+		if cfg.Assertion, err = assertion.HS256(cfg.ClientSecret); err != nil {
+			return &ConfigError{VarClientSecret, "must be at least 32 bytes for client_secret_jwt (RFC 7518 3.2)"}
+		}
+	}
+	return nil
 }
 
 // fromCoreError turns the core's configuration error into a ConfigError

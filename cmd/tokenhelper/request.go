@@ -1,17 +1,24 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/filecache"
+	"github.com/tokenhelper/tokenhelper/nethttp"
 )
 
 // request prints the token request the settings describe, exactly as it
 // would be sent but with every secret masked (as the page shows it), or
-// with --curl as a curl command. Nothing is sent.
+// with --curl as a curl command. Nothing is sent, but for an issuer
+// without a token URL the GET of its public metadata (when not in the
+// cache directory).
 func (c *cli) request(args []string) int {
 	fs := c.flagSet("request")
 	o := configFlags(fs)
@@ -30,6 +37,9 @@ func (c *cli) request(args []string) int {
 	if r.worker != nil {
 		req, err = r.worker.Request()
 	} else {
+		if r.cfg, err = c.discoverOnly(r.cfg, *o.noCache); err != nil {
+			return c.fail(err, r.prefix)
+		}
 		req, err = tokenhelper.BuildRequest(r.cfg)
 	}
 	if err != nil {
@@ -41,6 +51,25 @@ func (c *cli) request(args []string) int {
 	}
 	fmt.Fprintln(c.stdout, showRequest(req))
 	return exitOK
+}
+
+// discoverOnly is discover for request, which sends nothing else: the
+// metadata from the cache directory, or fetched (but not stored).
+func (c *cli) discoverOnly(cfg tokenhelper.Config, noCache bool) (tokenhelper.Config, error) {
+	if cfg.TokenURL != "" || cfg.Issuer == "" {
+		return cfg, nil
+	}
+	transport := c.transport
+	if transport == nil {
+		transport = nethttp.New(&http.Client{})
+	}
+	var store *filecache.Cache
+	if !noCache {
+		store, _ = filecache.Open(c.cacheDir)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return discover(ctx, &tokenhelper.Client{Metadata: new(tokenhelper.MetadataCache), Transport: transport}, store, cfg)
 }
 
 // showRequest renders req as HTTP text with its secrets masked: the

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/assertion"
 )
 
 // setting is one configuration value: the environment variable (after
@@ -32,10 +33,13 @@ var settings = []setting{
 	{name: "PROVIDER", flag: "provider", field: "Provider", help: "profile id (see tokenhelper providers), or custom"},
 	{name: "TOKEN_URL", flag: "token-url", field: "TokenURL", help: "token endpoint, replacing the profile's (https, http only on loopback)"},
 	{name: "ENCODING", flag: "encoding", field: "Encoding", help: "custom only: multipart, form (default) or json"},
-	{name: "AUTH", flag: "auth", field: "AuthStyle", help: "custom only: client credentials in the body (default) or basic"},
+	{name: "ISSUER", flag: "issuer", field: "Issuer", help: "custom only: the issuer; without a token URL the endpoint is discovered from its metadata (RFC 8414, OpenID Connect Discovery), kept an hour in the cache directory"},
+	{name: "AUTH", flag: "auth", field: "AuthStyle", help: "custom only: client credentials in the body (default) or basic, or a signed client assertion: private_key_jwt or client_secret_jwt"},
 	{name: "GRANT_TYPE", flag: "grant-type", field: "GrantType", help: "client_credentials (default) or password"},
 	{name: "CLIENT_ID", flag: "client-id", field: "ClientID", help: "client id"},
 	{name: "CLIENT_SECRET", flag: "client-secret-file", field: "ClientSecret", secret: true, help: "client secret (the flag names a file holding it)"},
+	{name: "CLIENT_ASSERTION_KEY", flag: "client-assertion-key-file", field: "Assertion", secret: true, help: "private_key_jwt: a PEM private key, RSA (RS256), EC P-256 (ES256) or Ed25519 (EdDSA) (the flag names a file holding it)"},
+	{name: "CLIENT_ASSERTION_KID", flag: "client-assertion-kid", help: "private_key_jwt: the kid of the key, put in each assertion's header"},
 	{name: "USERNAME", flag: "username", field: "Username", help: "password grant: the user"},
 	{name: "PASSWORD", flag: "password-file", field: "Password", secret: true, help: "password grant: the password (the flag names a file)"},
 	{name: "SCOPE", flag: "scope", field: "Scope", help: "scope, replacing the profile's (Alphaus: openid)"},
@@ -130,9 +134,9 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 		v[s.name] = val
 	}
 	switch {
-	case v["WORKER"] == "" && v["PROVIDER"] == "" && v["TOKEN_URL"] == "":
-		return r, configErr(settingNamed("PROVIDER"), "is required (or "+r.prefix+"TOKEN_URL for a custom endpoint, or "+r.prefix+"WORKER)")
-	case v["WORKER"] != "" && (v["PROVIDER"] != "" || v["TOKEN_URL"] != ""):
+	case v["WORKER"] == "" && v["PROVIDER"] == "" && v["TOKEN_URL"] == "" && v["ISSUER"] == "":
+		return r, configErr(settingNamed("PROVIDER"), "is required (or "+r.prefix+"TOKEN_URL or "+r.prefix+"ISSUER for a custom endpoint, or "+r.prefix+"WORKER)")
+	case v["WORKER"] != "" && (v["PROVIDER"] != "" || v["TOKEN_URL"] != "" || v["ISSUER"] != ""):
 		return r, configErr(settingNamed("WORKER"), "is set with a provider: choose "+r.prefix+"WORKER or "+r.prefix+"PROVIDER/TOKEN_URL")
 	}
 	if v["WORKER"] != "" {
@@ -147,7 +151,7 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 		return r, nil
 	}
 	r.cfg = tokenhelper.Config{
-		Provider: v["PROVIDER"], TokenURL: v["TOKEN_URL"], GrantType: v["GRANT_TYPE"],
+		Provider: v["PROVIDER"], TokenURL: v["TOKEN_URL"], Issuer: v["ISSUER"], GrantType: v["GRANT_TYPE"],
 		ClientID: v["CLIENT_ID"], ClientSecret: v["CLIENT_SECRET"],
 		Username: v["USERNAME"], Password: v["PASSWORD"],
 		Scope: v["SCOPE"], Audience: v["AUDIENCE"], Resource: strings.Fields(v["RESOURCE"]),
@@ -159,8 +163,35 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 	if r.cfg.AuthStyle, err = tokenhelper.ParseAuthStyle(v["AUTH"]); err != nil {
 		return r, err
 	}
+	if err = r.signer(v); err != nil {
+		return r, err
+	}
 	_, err = r.cfg.Resolved()
 	return r, err
+}
+
+// signer sets the Config's assertion signer for private_key_jwt (from the
+// key) and client_secret_jwt (from the secret). Its errors say what is
+// wrong with the key, never what it holds.
+func (r *resolved) signer(v map[string]string) error {
+	var err error
+	switch r.cfg.AuthStyle {
+	case tokenhelper.AuthPrivateKeyJWT:
+		if v["CLIENT_ASSERTION_KEY"] == "" {
+			return configErr(settingNamed("CLIENT_ASSERTION_KEY"), "is required by private_key_jwt")
+		}
+		if r.cfg.Assertion, err = assertion.For(r.cfg, []byte(v["CLIENT_ASSERTION_KEY"]), v["CLIENT_ASSERTION_KID"]); err != nil {
+			return configErr(settingNamed("CLIENT_ASSERTION_KEY"), "must be a PEM private key: RSA of 2048 bits or more, EC P-256, P-384 or P-521, or Ed25519")
+		}
+	case tokenhelper.AuthClientSecretJWT:
+		if r.cfg.ClientSecret == "" {
+			return nil // Resolved says it is required
+		}
+		if r.cfg.Assertion, err = assertion.For(r.cfg, nil, ""); err != nil {
+			return configErr(settingNamed("CLIENT_SECRET"), "must be at least 32 bytes for client_secret_jwt (RFC 7518 3.2)")
+		}
+	}
+	return nil
 }
 
 func settingNamed(name string) setting {

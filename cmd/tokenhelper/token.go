@@ -55,6 +55,30 @@ func (c *cli) token(ctx context.Context, args []string) int {
 	return exitOK
 }
 
+// discover fills in the token endpoint of a Config that names an issuer
+// instead, from the issuer's metadata: from the cache directory when
+// fetched within the hour, else from the server (and then stored). Done
+// before the Source is made, so that its cache key holds the endpoint.
+func discover(ctx context.Context, client *tokenhelper.Client, store *filecache.Cache, cfg tokenhelper.Config) (tokenhelper.Config, error) {
+	if cfg.TokenURL != "" || cfg.Issuer == "" {
+		return cfg, nil
+	}
+	var m *tokenhelper.Metadata
+	if store != nil {
+		m = store.Metadata(cfg.Issuer)
+	}
+	if m == nil {
+		var err error
+		if m, err = client.Discover(ctx, cfg.Issuer); err != nil {
+			return cfg, err
+		}
+		if store != nil {
+			store.PutMetadata(m) // if it fails, the next invocation fetches it again
+		}
+	}
+	return m.Configure(cfg)
+}
+
 // obtain gets the token the settings describe, through the file cache
 // unless --no-cache: at once from the cache, or repeating a failure whose
 // backoff has not passed, or with one request among the invocations that
@@ -74,7 +98,9 @@ func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper
 	if transport == nil {
 		transport = nethttp.New(&http.Client{})
 	}
-	client := &tokenhelper.Client{Transport: tokenhelper.TransportFunc(func(ctx context.Context, req *tokenhelper.Request) (*tokenhelper.Response, error) {
+	// Metadata: the invocation's own, so that in-process tests see the
+	// cache directory at work (a process is one invocation anyway).
+	client := &tokenhelper.Client{Metadata: new(tokenhelper.MetadataCache), Transport: tokenhelper.TransportFunc(func(ctx context.Context, req *tokenhelper.Request) (*tokenhelper.Response, error) {
 		sent.Add(1)
 		start := time.Now()
 		resp, err := transport.RoundTrip(ctx, req)
@@ -109,6 +135,11 @@ func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper
 	}
 	var src *tokenhelper.Source
 	var err error
+	if r.worker == nil {
+		if r.cfg, err = discover(ctx, client, store, r.cfg); err != nil {
+			return nil, err
+		}
+	}
 	if r.worker != nil {
 		src, err = tokenhelper.NewWorkerSource(client, *r.worker, opts...)
 	} else {

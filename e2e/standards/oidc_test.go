@@ -62,7 +62,8 @@ func startOIDC(t *testing.T) *oidcProvider {
 
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "CLIENT_ID="+clientID, "CLIENT_SECRET="+clientSecret, "RESOURCE="+resource+" "+second, "PORT=0")
+	cmd.Env = append(os.Environ(), "CLIENT_ID="+clientID, "CLIENT_SECRET="+clientSecret, "RESOURCE="+resource+" "+second, "PORT=0",
+		"CLIENT_JWKS="+clientKeys(t).jwks)
 	var stderr lockedBuffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()

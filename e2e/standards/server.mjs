@@ -8,13 +8,17 @@
 //   node server.mjs   (settings from the environment, see below)
 //
 // Environment: PORT (0: any free port), CLIENT_ID, CLIENT_SECRET,
-// RESOURCE (the resources it knows, space-separated). It prints one line, "listening <issuer URL>", when it is
+// RESOURCE (the resources it knows, space-separated), CLIENT_JWKS
+// (optional: the public keys of the private_key_jwt client, a JWKS).
+// Clients: CLIENT_ID (client_secret_post), CLIENT_ID-basic
+// (client_secret_basic), CLIENT_ID-csjwt (client_secret_jwt), and with
+// CLIENT_JWKS CLIENT_ID-pkjwt (private_key_jwt). It prints one line, "listening <issuer URL>", when it is
 // ready, and nothing secret. On stderr it warns that it wants Node 22 LTS
 // and an adapter other than memory: both harmless here (Node 20.20 runs it).
 import { generateKeyPairSync } from "node:crypto";
 import Provider, { errors } from "oidc-provider";
 
-const { CLIENT_ID, CLIENT_SECRET, RESOURCE } = process.env;
+const { CLIENT_ID, CLIENT_SECRET, RESOURCE, CLIENT_JWKS } = process.env;
 const known = new Set((RESOURCE || "").split(" ").filter(Boolean));
 if (!CLIENT_ID || !CLIENT_SECRET || !RESOURCE) {
   console.error("server.mjs: CLIENT_ID, CLIENT_SECRET and RESOURCE are required");
@@ -36,7 +40,14 @@ function start(issuer) {
     scope: "api:read",
   });
   return new Provider(issuer, {
-    clients: [client(CLIENT_ID, "client_secret_post"), client(CLIENT_ID + "-basic", "client_secret_basic")],
+    clients: [
+      client(CLIENT_ID, "client_secret_post"),
+      client(CLIENT_ID + "-basic", "client_secret_basic"),
+      client(CLIENT_ID + "-csjwt", "client_secret_jwt"),
+      ...(CLIENT_JWKS
+        ? [{ ...client(CLIENT_ID + "-pkjwt", "private_key_jwt"), client_secret: undefined, jwks: JSON.parse(CLIENT_JWKS) }]
+        : []),
+    ],
     scopes: ["openid", "api:read"],
     jwks: { keys: [{ ...jwk, kid: "e2e", use: "sig", alg: "ES256" }] },
     features: {

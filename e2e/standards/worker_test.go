@@ -86,3 +86,64 @@ func TestWorkerResourceAtOIDCProvider(t *testing.T) {
 		t.Errorf("/bad: got %d %v, want 500 misconfigured naming BAD_RESOURCE without its value", status, m)
 	}
 }
+
+// TestWorkerAssertionsAtOIDCProvider: the worker bundle in bare workerd,
+// mode pass, configured with ISSUER only: it discovers the token endpoint
+// and gets tokens with TOKEN_AUTH=private_key_jwt (CLIENT_ASSERTION_KEY,
+// a secret) and client_secret_jwt; a bad key is a 500 misconfigured
+// naming CLIENT_ASSERTION_KEY without its value.
+func TestWorkerAssertionsAtOIDCProvider(t *testing.T) {
+	bundle := harness.WorkerBundle(t, false)
+	p := startOIDC(t)
+	k := clientKeys(t).keys[1] // Ed25519
+	w := harness.StartBareWorkerd(t, devrun.Service{Name: "standards", Src: bundle, Files: devrun.BundleFiles, Vars: map[string]string{
+		worker.VarRoutes:                   "pkjwt,csjwt,badkey",
+		worker.VarIssuer:                   p.issuer,
+		worker.VarAllowedOrigins:           origin,
+		worker.VarResource:                 resource,
+		"PKJWT_" + worker.VarClientID:      clientID + "-pkjwt",
+		"PKJWT_" + worker.VarAuthStyle:     "private_key_jwt",
+		"PKJWT_" + worker.VarAssertionKey:  k.pem,
+		"PKJWT_" + worker.VarAssertionKID:  k.kid,
+		"CSJWT_" + worker.VarClientID:      clientID + "-csjwt",
+		"CSJWT_" + worker.VarAuthStyle:     "client_secret_jwt",
+		"CSJWT_" + worker.VarClientSecret:  clientSecret,
+		"BADKEY_" + worker.VarClientID:     clientID + "-pkjwt",
+		"BADKEY_" + worker.VarAuthStyle:    "private_key_jwt",
+		"BADKEY_" + worker.VarAssertionKey: "-----BEGIN PRIVATE KEY-----\nbad-key-value\n-----END PRIVATE KEY-----\n",
+	}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	post := func(route string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequestWithContext(ctx, "POST", w.URL+"/"+route+"/token", nil)
+		req.Header.Set("Origin", origin)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("POST /%s/token: %v", route, err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if strings.Contains(string(b), clientSecret) || strings.Contains(string(b), "bad-key-value") {
+			t.Errorf("/%s: the answer holds a secret", route)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("POST /%s/token: %d %s", route, res.StatusCode, b)
+		}
+		t.Logf("POST /%s/token: %d %.160s", route, res.StatusCode, b)
+		return res.StatusCode, m
+	}
+	for _, route := range []string{"pkjwt", "csjwt"} {
+		status, m := post(route)
+		tok, _ := m["access_token"].(string)
+		if status != 200 || tok == "" {
+			t.Fatalf("/%s: got %d %v", route, status, m)
+		}
+		p.audience(t, tok, resource)
+	}
+	status, m := post("badkey")
+	if desc, _ := m["error_description"].(string); status != 500 || m["error"] != "misconfigured" || !strings.HasPrefix(desc, "BADKEY_CLIENT_ASSERTION_KEY must be a PEM private key") {
+		t.Errorf("/badkey: got %d %v, want 500 misconfigured naming BADKEY_CLIENT_ASSERTION_KEY", status, m)
+	}
+}
