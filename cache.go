@@ -28,8 +28,10 @@ type Cache interface {
 // CacheKey returns the cache key of the tokens cfg obtains: a hash of
 // everything that shapes the request: the provider, token URL, body
 // encoding, client authentication, grant type, client ID, username,
-// audience, scope and resource indicators. A configuration change
-// therefore never reuses a token obtained under the old one.
+// audience, scope, resource indicators, the issuer of a discovered
+// endpoint and the public key of a private_key_jwt signer. A
+// configuration change therefore never reuses a token obtained under the
+// old one.
 //
 // The client secret and the password are left out on purpose: a hash of
 // a password in a store shared between processes or isolates invites
@@ -51,6 +53,20 @@ func CacheKey(cfg Config) string {
 		cfg.GrantType, cfg.ClientID, cfg.Username, cfg.Audience, cfg.Scope, strings.Join(cfg.Resource, " ")} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
+	}
+	// Added only when set, so that the keys of other configurations stay
+	// as they were: the issuer of a Config that discovers its endpoint,
+	// and the public half of a private_key_jwt key (not secret: it tells a
+	// rotated or wrong key from the right one, as the fingerprint of
+	// WithCredentialID does for secrets).
+	if cfg.Issuer != "" {
+		h.Write([]byte("issuer\x00" + cfg.Issuer + "\x00"))
+	}
+	if m, ok := cfg.Assertion.(interface{ CredentialMaterial() []byte }); ok {
+		if b := m.CredentialMaterial(); len(b) > 0 {
+			h.Write([]byte("assertion key\x00"))
+			h.Write(b)
+		}
 	}
 	return "th2-" + hex.EncodeToString(h.Sum(nil))
 }

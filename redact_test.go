@@ -77,6 +77,11 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 		"username":  func(c *Config) { c.Username = "v" },
 		"audience":  func(c *Config) { c.Audience = "https://api2.example" },
 		"scope":     func(c *Config) { c.Scope = "email" },
+		"resource":  func(c *Config) { c.Resource = []string{"https://api.example/"} },
+		"issuer":    func(c *Config) { c.Issuer = "https://id.example" },
+		"assertion key": func(c *Config) {
+			c.AuthStyle, c.Assertion = AuthPrivateKeyJWT, keyMaterial("public key one")
+		},
 	} {
 		c := base
 		edit(&c)
@@ -89,7 +94,19 @@ func TestCacheKeyCoversTheRequest(t *testing.T) {
 	if CacheKey(c) != k {
 		t.Error("the cache key depends on the secret or the password")
 	}
+	one, two := base, base
+	one.AuthStyle, one.Assertion = AuthPrivateKeyJWT, keyMaterial("public key one")
+	two.AuthStyle, two.Assertion = AuthPrivateKeyJWT, keyMaterial("public key two")
+	if CacheKey(one) == CacheKey(two) {
+		t.Error("two private_key_jwt keys share a cache key: a wrong key would be handed the right one's token")
+	}
 }
+
+// keyMaterial is an AssertionSigner with a public key to tell it apart.
+type keyMaterial string
+
+func (k keyMaterial) SignJWT([]byte) (string, error) { return "x.y.z", nil }
+func (k keyMaterial) CredentialMaterial() []byte     { return []byte(k) }
 
 // unreadableTransport fails like a browser's fetch that the page may not
 // read: the request left, the answer is hidden.
