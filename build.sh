@@ -231,7 +231,10 @@ GO_TEST_LOG=$DIST/test-artifacts/go-test.log
 go_tests() {
 	mkdir -p "$(dirname "$GO_TEST_LOG")"
 	local rc=0
-	in_modules go test -race -count=1 -v ./... >"$GO_TEST_LOG" 2>&1 || rc=$?
+	# -timeout: e2e/worker alone runs several minutes (workerd, wrangler dev,
+	# Tomcat); Go's default of 10 minutes per package is too tight on a busy
+	# 2-core machine.
+	in_modules go test -race -count=1 -timeout 30m -v ./... >"$GO_TEST_LOG" 2>&1 || rc=$?
 	grep -E '^(--- FAIL|FAIL|ok|panic:)' "$GO_TEST_LOG" || true
 	[ "$rc" -eq 0 ] || { grep -B2 -A20 -E '^--- FAIL' "$GO_TEST_LOG" | head -200; return "$rc"; }
 	no_secret_in "$GO_TEST_LOG"
