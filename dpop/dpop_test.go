@@ -160,24 +160,38 @@ func TestCheckRefusesForgedProofs(t *testing.T) {
 		}},
 		{"htm POST", func() string { return forge(t, ec, func(h, c map[string]any) { c["htm"] = "POST" }) }},
 		{"htm get", func() string { return forge(t, ec, func(h, c map[string]any) { c["htm"] = "get" }) }},
-		{"htu another path", func() string { return forge(t, ec, func(h, c map[string]any) { c["htu"] = "https://w.example/api/other" }) }},
-		{"htu another host", func() string { return forge(t, ec, func(h, c map[string]any) { c["htu"] = "https://evil.example/api/items" }) }},
-		{"htu http", func() string { return forge(t, ec, func(h, c map[string]any) { c["htu"] = "http://w.example/api/items" }) }},
+		{"htu another path", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["htu"] = "https://w.example/api/other" })
+		}},
+		{"htu another host", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["htu"] = "https://evil.example/api/items" })
+		}},
+		{"htu http", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["htu"] = "http://w.example/api/items" })
+		}},
 		{"htu missing", func() string { return forge(t, ec, func(h, c map[string]any) { delete(c, "htu") }) }},
-		{"iat too old", func() string { return forge(t, ec, func(h, c map[string]any) { c["iat"] = now.Add(-3 * time.Minute).Unix() }) }},
-		{"iat in the future", func() string { return forge(t, ec, func(h, c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() }) }},
+		{"iat too old", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["iat"] = now.Add(-3 * time.Minute).Unix() })
+		}},
+		{"iat in the future", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["iat"] = now.Add(2 * time.Minute).Unix() })
+		}},
 		{"iat missing", func() string { return forge(t, ec, func(h, c map[string]any) { delete(c, "iat") }) }},
 		{"iat a string", func() string { return forge(t, ec, func(h, c map[string]any) { c["iat"] = "1800000000" }) }},
 		{"jti missing", func() string { return forge(t, ec, func(h, c map[string]any) { delete(c, "jti") }) }},
 		{"ath missing", func() string { return forge(t, ec, func(h, c map[string]any) { delete(c, "ath") }) }},
 		{"ath of another token", func() string { return forge(t, ec, func(h, c map[string]any) { c["ath"] = ath("another") }) }},
-		{"expired exp", func() string { return forge(t, ec, func(h, c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() }) }},
+		{"expired exp", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["exp"] = now.Add(-time.Minute).Unix() })
+		}},
 		{"signature of another key", func() string {
 			good := forge(t, ec, nil)
 			bad := forge(t, other, nil)
 			return good[:strings.LastIndexByte(good, '.')] + bad[strings.LastIndexByte(bad, '.'):]
 		}},
-		{"too large", func() string { return forge(t, ec, func(h, c map[string]any) { c["pad"] = strings.Repeat("a", MaxProofSize) }) }},
+		{"too large", func() string {
+			return forge(t, ec, func(h, c map[string]any) { c["pad"] = strings.Repeat("a", MaxProofSize) })
+		}},
 		{"empty", func() string { return "" }},
 		{"garbage", func() string { return "a.b.c" }},
 	}
