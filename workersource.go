@@ -106,7 +106,7 @@ func (w WorkerConfig) Token(ctx context.Context, c *Client) (*Token, error) {
 // token or a 400, which are not retried.)
 func (w WorkerConfig) token(ctx context.Context, c *Client, req *Request) (*Token, error) {
 	if w.DPoP != nil {
-		proof, err := w.DPoP.Proof(req.Method, req.URL, "")
+		proof, err := w.DPoP.DPoPProof(ctx, req.Method, req.URL, "")
 		if err != nil {
 			return nil, &Error{Kind: ErrConfig, Code: CodeConfig, Field: "DPoP", Description: "the DPoP key could not make a proof"}
 		}

@@ -67,6 +67,12 @@ type Proof struct {
 // where no ath is checked), and remembers its jti. It returns the proof's
 // key thumbprint; the caller compares it with the token's cnf.jkt.
 func (c *Checker) Check(proof, method, rawURL, accessToken string) (*Proof, error) {
+	return c.CheckAt(c.now(), proof, method, rawURL, accessToken)
+}
+
+// CheckAt is Check at the time now, for a Checker shared by handlers
+// with their own clocks.
+func (c *Checker) CheckAt(now time.Time, proof, method, rawURL, accessToken string) (*Proof, error) {
 	if proof == "" || len(proof) > MaxProofSize {
 		return nil, fmt.Errorf("%w: missing or over %d bytes", ErrInvalidProof, MaxProofSize)
 	}
@@ -76,7 +82,7 @@ func (c *Checker) Check(proof, method, rawURL, accessToken string) (*Proof, erro
 	}
 	var jkt string
 	claims := jwt.MapClaims{}
-	_, err = jwt.NewParser(jwt.WithValidMethods([]string{"ES256", "EdDSA"}), jwt.WithTimeFunc(c.now)).
+	_, err = jwt.NewParser(jwt.WithValidMethods([]string{"ES256", "EdDSA"}), jwt.WithTimeFunc(func() time.Time { return now })).
 		ParseWithClaims(proof, claims, func(t *jwt.Token) (any, error) {
 			if typ, _ := t.Header["typ"].(string); typ != "dpop+jwt" {
 				return nil, errors.New(`typ is not "dpop+jwt"`)
@@ -113,7 +119,7 @@ func (c *Checker) Check(proof, method, rawURL, accessToken string) (*Proof, erro
 		return nil, fmt.Errorf("%w: iat missing", ErrInvalidProof)
 	}
 	iat := time.Unix(int64(iatNum), 0)
-	now, maxAge, skew := c.now(), c.MaxAge, c.Skew
+	maxAge, skew := c.MaxAge, c.Skew
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 	}

@@ -1,6 +1,7 @@
 package dpop
 
 import (
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -78,6 +79,11 @@ func (p *Prover) Proof(method, rawURL, accessToken string) (string, error) {
 	t.Header["typ"] = "dpop+jwt"
 	t.Header["jwk"] = p.jwk
 	return t.SignedString(p.sign) // *ecdsa.PrivateKey or ed25519.PrivateKey
+}
+
+// DPoPProof is Proof, for tokenhelper.WorkerConfig.DPoP.
+func (p *Prover) DPoPProof(_ context.Context, method, url, accessToken string) (string, error) {
+	return p.Proof(method, url, accessToken)
 }
 
 // ath is the proof's hash of the access token (RFC 9449 4.2).

@@ -38,7 +38,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if tok.Type() == "DPoP" {
 		u := *r.URL
 		u.RawQuery, u.Fragment = "", ""
-		proof, err := t.Prover.Proof(r.Method, u.String(), tok.AccessToken)
+		proof, err := t.Prover.DPoPProof(r.Context(), r.Method, u.String(), tok.AccessToken)
 		if err != nil {
 			if req.Body != nil {
 				req.Body.Close()
