@@ -241,3 +241,28 @@ func TestReplayMemoryIsBoundedAndFailsClosed(t *testing.T) {
 		t.Errorf("remembered: got %d, want 1", n)
 	}
 }
+
+// BenchmarkCheck is one proof's check (natively; in the Worker's wasm
+// see e2e TestDPoPCostInBareWorkerd).
+func BenchmarkCheck(b *testing.B) {
+	for _, name := range []string{"ES256", "EdDSA"} {
+		b.Run(name, func(b *testing.B) {
+			p, _ := GenerateProver()
+			if name == "EdDSA" {
+				_, k, _ := ed25519.GenerateKey(rand.Reader)
+				p, _ = NewProver(k)
+			}
+			proofs := make([]string, b.N)
+			for i := range proofs {
+				proofs[i], _ = p.Proof("GET", target, token)
+			}
+			c := &Checker{}
+			b.ResetTimer()
+			for i := range b.N {
+				if _, err := c.Check(proofs[i], "GET", target, token); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
