@@ -4,6 +4,7 @@ package workere2e_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -107,6 +108,27 @@ func TestDPoPPageThroughBareWorkerd(t *testing.T) {
 	}
 	if n := upstreamCalls.Load(); n != 4 {
 		t.Fatalf("upstream calls after the page's: got %d, want 4", n)
+	}
+
+	// The key is non-extractable, and the same after a reload (IndexedDB).
+	keyOf := `(async () => {
+		const { dpopKey } = await import("/web/tabs.mjs");
+		const { privateKey, jwk } = await dpopKey();
+		let exported = true;
+		await crypto.subtle.exportKey("jwk", privateKey).catch(() => { exported = false; });
+		return JSON.stringify({ extractable: privateKey.extractable || exported, jwk });
+	})()`
+	before := harness.Eval[string](b, keyOf)
+	b.Run(30*time.Second, chromedp.Navigate(page.URL+"/web/?reloaded"))
+	after := harness.Eval[string](b, keyOf)
+	if before != after || !strings.Contains(before, `"extractable":false`) || !strings.Contains(before, `"crv":"P-256"`) {
+		t.Errorf("the DPoP key: before a reload %s, after %s; want one non-extractable P-256 key", before, after)
+	}
+	header, _ := base64.RawURLEncoding.DecodeString(strings.Split(page1.Proofs[0].Proof, ".")[0])
+	var h struct{ JWK json.RawMessage }
+	json.Unmarshal(header, &h)
+	if !strings.Contains(after, string(h.JWK)) {
+		t.Errorf("the page's proofs carry %s, want the stored key %s", h.JWK, after)
 	}
 
 	// The copied token, replayed from outside the page.
