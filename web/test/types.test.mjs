@@ -26,6 +26,8 @@ const at: number = tok.expires_at;
 const members: string[] = Object.keys(tok.raw ?? {});
 const gated = th.createTokenSource({ worker: "https://w.example/token", credentials: "include", callerToken: async () => "jwt" });
 await gated.getToken();
+const bound = th.createTokenSource({ worker: "https://w.example/token", dpop: true });
+await bound.fetch("/api/items");
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
 src.invalidate(tok);
