@@ -61,16 +61,20 @@ func Handler(root string) http.Handler {
 		if ct != "" {
 			h.Set("Content-Type", ct)
 		}
-		accept := r.Header.Get("Accept-Encoding")
 		for _, e := range encodings {
-			if !strings.Contains(accept, e.name) {
+			if _, err := os.Stat(file + e.ext); err != nil {
+				continue
+			}
+			// The answer depends on Accept-Encoding wherever a
+			// precompressed sibling exists, the plain copy included.
+			h.Set("Vary", "Accept-Encoding")
+			if !accepts(r.Header.Get("Accept-Encoding"), e.name) {
 				continue
 			}
 			if f, err := os.Open(file + e.ext); err == nil {
 				defer f.Close()
 				if fi, err := f.Stat(); err == nil && !fi.IsDir() {
 					h.Set("Content-Encoding", e.name)
-					h.Add("Vary", "Accept-Encoding")
 					http.ServeContent(w, r, filepath.Base(file), fi.ModTime(), f)
 					return
 				}
@@ -89,4 +93,22 @@ func Handler(root string) http.Handler {
 		}
 		http.ServeContent(w, r, filepath.Base(file), fi.ModTime(), f)
 	})
+}
+
+// accepts reports whether an Accept-Encoding header value admits the
+// coding name: listed (or "*") with a q-value other than 0.
+func accepts(header, name string) bool {
+	for _, item := range strings.Split(header, ",") {
+		coding, params, _ := strings.Cut(item, ";")
+		coding = strings.TrimSpace(coding)
+		if !strings.EqualFold(coding, name) && coding != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(params, " ", "")
+		if strings.HasPrefix(q, "q=0") && strings.Trim(q[len("q="):], "0.") == "" {
+			return false // q=0, q=0.0, q=0.000: refused
+		}
+		return true
+	}
+	return false
 }

@@ -16,16 +16,21 @@ func TestHandlerServesWasm(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "m.wasm"), []byte("\x00asm"), 0o644)
 	os.WriteFile(filepath.Join(dir, "m.wasm.gz"), []byte("gz"), 0o644)
+	os.WriteFile(filepath.Join(dir, "m.wasm.br"), []byte("br"), 0o644)
 	os.WriteFile(filepath.Join(dir, "index.html"), []byte("<p>hi"), 0o644)
 	os.WriteFile(filepath.Join(dir, "a.mjs"), []byte("export {}"), 0o644)
 	srv := httptest.NewServer(devserver.Handler(dir))
 	defer srv.Close()
 	url := srv.URL
-	for _, c := range []struct{ path, accept, ctype, encoding, body string }{
-		{"/m.wasm", "", "application/wasm", "", "\x00asm"},
-		{"/m.wasm", "gzip, deflate, br", "application/wasm", "gzip", "gz"},
-		{"/a.mjs", "", "text/javascript; charset=utf-8", "", "export {}"},
-		{"/", "", "text/html; charset=utf-8", "", "<p>hi"},
+	for _, c := range []struct{ path, accept, ctype, encoding, body, vary string }{
+		{"/m.wasm", "", "application/wasm", "", "\x00asm", "Accept-Encoding"},
+		{"/m.wasm", "gzip, deflate, br", "application/wasm", "br", "br", "Accept-Encoding"},
+		{"/m.wasm", "gzip, deflate, br;q=0", "application/wasm", "gzip", "gz", "Accept-Encoding"},
+		{"/m.wasm", "gzip;q=0.0, identity", "application/wasm", "", "\x00asm", "Accept-Encoding"},
+		{"/m.wasm", "deflate, brotli", "application/wasm", "", "\x00asm", "Accept-Encoding"},
+		{"/a.mjs", "", "text/javascript; charset=utf-8", "", "export {}", ""},
+		{"/a.mjs", "br", "text/javascript; charset=utf-8", "", "export {}", ""},
+		{"/", "", "text/html; charset=utf-8", "", "<p>hi", ""},
 	} {
 		req, _ := http.NewRequest("GET", url+c.path, nil)
 		if c.accept != "" {
@@ -44,6 +49,9 @@ func TestHandlerServesWasm(t *testing.T) {
 		}
 		if got := res.Header.Get("Content-Encoding"); got != c.encoding {
 			t.Errorf("%s (Accept-Encoding %q): Content-Encoding %q, want %q", c.path, c.accept, got, c.encoding)
+		}
+		if got := res.Header.Get("Vary"); got != c.vary {
+			t.Errorf("%s (Accept-Encoding %q): Vary %q, want %q", c.path, c.accept, got, c.vary)
 		}
 		if string(body[:n]) != c.body {
 			t.Errorf("%s: body %q, want %q", c.path, body[:n], c.body)

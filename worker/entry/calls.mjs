@@ -33,7 +33,8 @@ export function newState() {
 // settles); the core's worst case is 3 attempts of 8 s plus backoff.
 const HOLD_MAX_MS = 30_000;
 
-function idle(st) {
+// idle reports whether no counted call or hold of st is pending.
+export function idle(st) {
   const now = Date.now();
   for (const [id, t] of st.pending) if (now - t > HOLD_MAX_MS) st.pending.delete(id);
   return st.pending.size === 0;

@@ -6,10 +6,12 @@
 // started inside the first request (in workerd Date.now() is 0 at global
 // scope and the env is only known there), synchronously, so concurrent
 // first requests cannot start two; every request is then served by that
-// instance through binding.serve (worker/cmd/worker/instance.go): Go gets
-// the request's method, URL and headers, never its body, and hands back
-// {status, headers, body}, or for /api/ a forward plan that forward
-// performs here, streaming both bodies.
+// instance through one direct call of its tokenhelper_serve export
+// (worker/cmd/worker/direct.go; see direct and ask below): Go gets the
+// request's method, URL and headers, never its body, and hands back
+// status, headers and body, or for /api/ a forward plan that forward
+// performs here, streaming both bodies. Only an answer that must wait on
+// I/O comes later, through binding.answer.
 // syumai's binding.handleRequest, whose per-answer streams leak in a
 // program that lives on, serves only GO_INSTANCE=per-request. If the Go
 // program exits or its wasm traps (a panic outside the handler's recover,
@@ -43,7 +45,7 @@ import "./wasm_exec.js";
 import { createRuntimeContext } from "./runtime.mjs";
 import mod from "./app.wasm";
 import { JSON_HEADERS, forward, isPlan } from "./forward.mjs";
-import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
+import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, idle, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
 
 globalThis.tryCatch ??= (fn) => {
   try {
@@ -79,9 +81,13 @@ let generation = 0;
 // storage). The Go main calls workers.Ready before it first waits on
 // anything, so all of this is synchronous.
 function start(st, env, ctx, mode, extra = {}) {
-  const go = new Go();
+  const fresh = (mode === "long-lived" && spare) || prepare();
+  if (fresh === spare) spare = undefined;
+  const { go, instance } = fresh;
   const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
-  const inst = { id: ++generation, st, go, binding, dead: false, ready: false, waiters: new Set() };
+  const inst = { id: ++generation, mode, st, go, binding, dead: false, waiters: new Set(), later: new Map() };
+  // Go's answers that came after tokenhelper_serve returned (see ask).
+  binding.answer = (id, head, body) => inst.later.get(id)?.(answerOf(head, body));
   inst.die = (cause) => {
     if (inst.dead) return;
     inst.dead = true;
@@ -104,10 +110,7 @@ function start(st, env, ctx, mode, extra = {}) {
     }
     if (st.idleWaiters.length) queueMicrotask(() => checkIdle(st));
   };
-  const instance = new WebAssembly.Instance(mod, {
-    ...go.importObject,
-    workers: { ready: () => (inst.ready = true) },
-  });
+  inst.exports = instance.exports;
   const context = createRuntimeContext({ env, ctx, binding });
   context.instance = mode; // read by worker/cmd/worker
   const globals = { fetch: globalThis.fetch, caches: globalThis.caches };
@@ -124,10 +127,27 @@ function start(st, env, ctx, mode, extra = {}) {
     globalThis.fetch = globals.fetch;
     Object.defineProperty(globalThis, "caches", { configurable: true, writable: true, value: globals.caches });
   }
-  if (!inst.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
+  if (!fresh.ready && !inst.dead) inst.die(new Error("the Go program did not signal ready"));
   if (inst.dead) throw inst.cause;
   return inst;
 }
+
+// prepare makes a Go object and a wasm instance of the program, not yet
+// run. Go's runtime cannot start at global scope (it reads random bytes
+// at start-up, which workerd refuses outside a request), but the instance
+// can be made there: spare, the one the isolate's first start uses,
+// takes that part of the start out of the first request.
+function prepare() {
+  const go = new Go();
+  const fresh = { go, ready: false };
+  fresh.instance = new WebAssembly.Instance(mod, { ...go.importObject, workers: { ready: () => (fresh.ready = true) } });
+  return fresh;
+}
+
+let spare;
+try {
+  spare = prepare();
+} catch {} // made again in the first request, where any error is its answer
 
 // KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
 // serve); it looks for an answer Go gave it while running inside another
@@ -150,10 +170,10 @@ const PICKUP_MAX_MS = 32;
 // A long-lived instance gets the request's method, URL and headers, in
 // its own request, and gives back status, headers and body, from which the
 // Response is made here too: no stream or Response of one request is
-// touched from another (see binding.serve in worker/cmd/worker). A
-// per-request instance goes through syumai's binding.handleRequest.
+// touched from another (see direct). A per-request instance goes through
+// syumai's binding.handleRequest.
 //
-// While it waits, the request keeps a timer of its own: workerd cancels a
+// While it waits for an answer that comes later, the request keeps a timer of its own: workerd cancels a
 // request that waits on nothing it owns ("your Worker's code had hung"),
 // which is what a request waiting on a goroutine looks like. Each tick
 // also resumes Go, as its own timer would: Go keeps one JS timer for all
@@ -162,7 +182,7 @@ const PICKUP_MAX_MS = 32;
 async function serve(inst, req, internal = false) {
   // The body is not read here: no Go handler needs it but /api/, whose
   // bodies forward streams.
-  const input = inst.binding.serve ? wire(req, internal) : undefined;
+  const input = inst.mode !== "per-request" ? wire(req, internal) : undefined;
   const out = await ask(inst, req, input);
   if (out === null) return failed();
   if (out instanceof Response) return out;
@@ -204,18 +224,37 @@ function answerOf(head, body) {
 
 // response makes Go's answer a Response.
 function response(out, method) {
-  const headers = new Headers();
-  for (const [k, v] of out.headers) headers.append(k, v);
   const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || method === "HEAD";
-  return new Response(nullBody ? null : out.body, { status: out.status, headers });
+  return new Response(nullBody ? null : out.body, { status: out.status, headers: out.headers });
 }
 
 // ask hands input to inst's Go program and waits for its answer ({
-// status, headers, body }), or null if the instance dies first. The
-// promise it waits on is its own, resolved by Go or by inst.die from
-// whichever request they run in.
+// status, headers, body }), or null if the instance dies first.
+//
+// A long-lived instance answers most requests within one direct call
+// (direct). Only a request whose answer must wait (for the provider, the
+// Cache API or KV, the TOKEN_HOLDER object, a backoff) gets an id, and
+// waits here on a promise of its own for Go to call binding.answer with
+// it, from whichever request's event resumed Go.
 async function ask(inst, req, input) {
   const me = {}; // this request, as the value of `running` (see settle)
+  let id; // of the answer Go gives later
+  if (input !== undefined) {
+    if (inst.dead) return null;
+    let got;
+    const prev = inst.st.running;
+    inst.st.running = me;
+    try {
+      got = direct(inst, input);
+    } catch (e) {
+      inst.die(e);
+    } finally {
+      inst.st.running = prev;
+    }
+    if (inst.dead || !got) return null;
+    if (typeof got === "object") return got; // answered within the call
+    id = got;
+  }
   return new Promise((resolve) => {
     let timer, poll, stash, finished = false;
     let wait = PICKUP_MIN_MS;
@@ -224,6 +263,7 @@ async function ask(inst, req, input) {
       finished = true;
       clearTimeout(timer);
       clearTimeout(poll);
+      inst.later.delete(id);
       resolve(res);
     };
     // Go may answer this request while it runs inside another one (a
@@ -246,34 +286,62 @@ async function ask(inst, req, input) {
     };
     const tick = () => {
       timer = setTimeout(tick, KEEPALIVE_MS);
-      if (!inst.dead) {
-        const prev = inst.st.running;
-        inst.st.running = me;
-        try {
-          inst.go._resume();
-        } catch {} // inst.die has run
-        inst.st.running = prev;
-      }
+      resumeAs(inst, me);
     };
     inst.waiters.add(settle);
     if (inst.dead) return finish(null);
-    const prev = inst.st.running;
-    inst.st.running = me;
-    try {
-      if (input !== undefined) inst.binding.serve(input, (head, body) => settle(answerOf(head, body)));
-      else inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
-    } catch (e) {
-      inst.die(e);
-    } finally {
-      inst.st.running = prev;
+    if (id !== undefined) {
+      inst.later.set(id, settle);
+      // What the handler started within the direct call may already have
+      // settled, or Go may have goroutines left to run: resume it once.
+      resumeAs(inst, me);
+    } else {
+      const prev = inst.st.running;
+      inst.st.running = me;
+      try {
+        inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
+      } catch (e) {
+        inst.die(e);
+      } finally {
+        inst.st.running = prev;
+      }
     }
-    // Most answers come within the call above (a cached token): only a
-    // request still waiting needs its timers.
     if (!finished) {
       timer = setTimeout(tick, KEEPALIVE_MS);
       poll = setTimeout(pick, wait);
     }
   });
+}
+
+// resumeAs runs Go's pending goroutines on behalf of the request me.
+function resumeAs(inst, me) {
+  if (inst.dead) return;
+  const prev = inst.st.running;
+  inst.st.running = me;
+  try {
+    inst.go._resume();
+  } catch {} // inst.die has run
+  inst.st.running = prev;
+}
+
+const utf8in = new TextEncoder();
+const utf8out = new TextDecoder();
+
+// direct serves the request input (wire, above) with one call of the
+// instance's tokenhelper_serve export (worker/cmd/worker/direct.go): the
+// request's bytes written into Go's buffer, the answer read from it. It
+// returns the answer, or the id under which Go will give it later
+// (binding.answer), or 0 when Go gave none.
+function direct(inst, input) {
+  const x = inst.exports;
+  const max = 3 * input.length; // UTF-8 bytes at most
+  const at = x.tokenhelper_buf(max);
+  const { written } = utf8in.encodeInto(input, new Uint8Array(x.mem.buffer, at, max));
+  const n = x.tokenhelper_serve(written);
+  if (inst.dead || n <= 0) return -n;
+  const m = new Uint8Array(x.mem.buffer, x.tokenhelper_buf(0), n); // the buffer may have moved
+  const head = m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24);
+  return answerOf(utf8out.decode(m.subarray(4, 4 + head)), m.slice(4 + head));
 }
 
 // isolate is the state of this isolate's long-lived instance.
@@ -302,10 +370,13 @@ function fetch(req, env, ctx) {
       return failed();
     }
   }
-  const answer = serve(isolate.current, req);
+  const inst = isolate.current;
+  const answer = serve(inst, req); // its direct call into Go is made by now
   // Registered now, not after the answer: a client that goes away cancels
   // the request, and what Go started inside it, unless waitUntil holds it.
-  ctx.waitUntil(answer.then(() => whenIdle(isolate)));
+  // Not needed when Go answered within the call and nothing of Go's is
+  // pending: the common case, a held token.
+  if (!idle(isolate) || inst.later.size > 0) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
   return answer;
 }
 

@@ -231,8 +231,8 @@ func run() error {
 		fmt.Printf("%-8d %-28s %9.1fx %9.1fx\n", c, "ratio (worker / direct)", row.RatioMedian, row.RatioP99)
 		row.PeerRatioMedian = report.Round3(float64(row.Proxied.Median) / float64(max(1, row.Peer.Median)))
 		row.PeerRatioP99 = report.Round3(float64(row.Proxied.P99) / float64(max(1, row.Peer.P99)))
-		fmt.Printf("%-8d %-28s %9.2fx %9.2fx   goal <= 1.3x: %s\n", c, "ratio (worker / JS peer)", row.PeerRatioMedian, row.PeerRatioP99,
-			verdict(row.PeerRatioMedian <= 1.3 && row.PeerRatioP99 <= 1.3))
+		fmt.Printf("%-8d %-28s %9.2fx %9.2fx   goal (issue 20) median <= 1.2x: %s, p99 <= 1.5x: %s\n", c, "ratio (worker / JS peer)",
+			row.PeerRatioMedian, row.PeerRatioP99, verdict(row.PeerRatioMedian <= 1.2), verdict(row.PeerRatioP99 <= 1.5))
 		rep.Rows = append(rep.Rows, row)
 	}
 	fmt.Printf("\n== a %d MiB answer through /api (median of %d)\n", bigSize>>20, bigRuns)
@@ -412,5 +412,5 @@ func verdict(ok bool) string {
 	if ok {
 		return "met"
 	}
-	return "NOT met"
+	return "MISSED"
 }

@@ -70,6 +70,7 @@ func memoryCheck(launch func(dir, src string, files []string, vars map[string]st
 			m.GoHeapBefore, m.GoHeapAfter = before.HeapAlloc, after.HeapAlloc
 			m.GoSysBefore, m.GoSysAfter = before.Sys, after.Sys
 			m.GoGCs = after.NumGC - before.NumGC
+			m.Within, m.Later = after.Within-before.Within, after.Later-before.Later
 		}
 		m.Growth = report.Round3(float64(m.AfterBytes-m.BeforeBytes) / float64(max(1, m.BeforeBytes)))
 		out = append(out, m)
@@ -81,6 +82,8 @@ type goMem struct {
 	HeapAlloc int64 `json:"go_heap_alloc"`
 	Sys       int64 `json:"go_sys"`
 	NumGC     int64 `json:"go_num_gc"`
+	Within    int64 `json:"answered_within_call"`
+	Later     int64 `json:"answered_later"`
 }
 
 func readGoMem(url string) (goMem, error) {

@@ -4,9 +4,9 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"sync/atomic"
 	"syscall/js"
 
@@ -26,7 +26,7 @@ import (
 // Per request, requests go through syumai's binding.handleRequest and the
 // program ends after the first answer, as with workers.Serve.
 //
-// Long-lived, requests go through binding.serve (serveRequest) instead,
+// Long-lived, requests go through the tokenhelper_serve export (direct.go) instead,
 // and the program never ends (syumai's Done channel closes after the first
 // answer's body, so main blocks on nothing). syumai's handleRequest is not
 // fit for a program that lives on: every answer's ReadableStream keeps
@@ -49,15 +49,10 @@ func serve(h http.Handler) {
 	}
 	binding := js.Global().Get("context").Get("binding")
 	jsbridge.Via = binding.Get("await")
-	// Made once and never released: it lives as long as the program.
-	binding.Set("serve", js.FuncOf(func(_ js.Value, args []js.Value) any {
-		in, done := args[0].String(), args[1]
-		runJob(func() {
-			head, body := serveRequest(h, in)
-			done.Invoke(head, body)
-		})
-		return nil
-	}))
+	// The entry module calls tokenhelper_serve (direct.go) for every
+	// request; answers it could not give within that call come back
+	// through binding.answer.
+	handler, answerLater = h, binding.Get("answer")
 	workers.Ready()
 	select {}
 }
@@ -100,21 +95,17 @@ func instanceMode() string {
 	return v.String()
 }
 
-// uint8Array is the constructor, read once: every js.Value Go reads costs
-// a reference and a finalizer (see worker/internal/wire).
-var uint8Array = js.Global().Get("Uint8Array")
-
 // serveRequest runs h for one request, as the entry module passes it in
 // its own request (worker/internal/wire: method, URL, whether a body
 // follows, the headers, in one string), and returns the answer, buffered,
 // for the entry module to turn into a Response in that same request: its
-// head (status and headers, wire.EncodeHead) and its body.
+// status, headers and body.
 //
 // The entry module passes no body: no handler but /api/ needs it, and
 // /api/ answers a plan under which the entry module streams it
 // (worker.Handler.PlanAPI). A handler that reads it anyway gets
 // errBodyStreamed, not an empty body. Nothing here outlives the call.
-func serveRequest(h http.Handler, in string) (string, js.Value) {
+func serveRequest(h http.Handler, in string) (int, http.Header, []byte) {
 	w := &bufferedWriter{header: http.Header{}}
 	r, err := newRequest(in)
 	if err != nil {
@@ -122,9 +113,7 @@ func serveRequest(h http.Handler, in string) (string, js.Value) {
 	} else {
 		h.ServeHTTP(w, r)
 	}
-	b := uint8Array.New(w.buf.Len())
-	js.CopyBytesToJS(b, w.buf.Bytes())
-	return wire.EncodeHead(w.statusCode(), w.header), b
+	return w.statusCode(), w.header, w.buf.Bytes()
 }
 
 // newRequest makes the entry module's request an *http.Request.
@@ -133,11 +122,14 @@ func newRequest(in string) (*http.Request, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := http.NewRequestWithContext(context.Background(), wr.Method, wr.URL, http.NoBody)
+	// What http.NewRequest does, less its checks of what the Fetch API
+	// has checked already (the method, the URL's form).
+	u, err := url.Parse(wr.URL)
 	if err != nil {
 		return nil, err
 	}
-	r.Header = wr.Header
+	r := &http.Request{Method: wr.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: wr.Header, Body: http.NoBody, Host: u.Host}
 	if host := r.Header.Get("Host"); host != "" {
 		r.Host = host
 	}

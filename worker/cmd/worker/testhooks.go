@@ -27,6 +27,13 @@ type testHooks struct{ h http.Handler }
 func init() {
 	withTestHooks = func(h http.Handler) http.Handler { return testHooks{h} }
 	holderTransport = crashMidRenewal
+	countAnswer = func(within bool) {
+		if within {
+			answeredWithin.Add(1)
+		} else {
+			answeredLater.Add(1)
+		}
+	}
 }
 
 // crashMidRenewal, when the TOKEN_HOLDER object's worker has
@@ -49,6 +56,9 @@ var (
 	instanceID = strconv.FormatInt(time.Now().UnixNano(), 36) // set in the first request: the clock runs there
 	served     atomic.Int64
 	wokeAt     atomic.Int64 // Unix ms when the last /__test/later goroutine woke
+	// Requests answered within the entry module's direct call, and later
+	// (direct.go): how many take the fast path.
+	answeredWithin, answeredLater atomic.Int64
 )
 
 func (t testHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +75,8 @@ func (t testHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(map[string]any{"instance": instanceID, "served": n,
 			"go_heap_alloc": m.HeapAlloc, "go_sys": m.Sys, "go_num_gc": m.NumGC,
-			"woke_at_ms": wokeAt.Load(), "now_ms": time.Now().UnixMilli()})
+			"woke_at_ms": wokeAt.Load(), "now_ms": time.Now().UnixMilli(),
+			"answered_within_call": answeredWithin.Load(), "answered_later": answeredLater.Load()})
 	case "/__test/later":
 		// Answers at once and leaves a goroutine that sleeps sleep_ms and
 		// then notes the time: whether Go's timer outlives the request

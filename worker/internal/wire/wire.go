@@ -57,22 +57,56 @@ func DecodeRequest(s string) (*Request, error) {
 		if !ok || k == "" {
 			return nil, ErrMalformed
 		}
-		r.Header.Add(k, v)
+		k = canonical(k)
+		r.Header[k] = append(r.Header[k], v)
 	}
 	return r, nil
 }
 
+// common maps the header names a browser or Cloudflare usually sends, as
+// the Fetch API gives them (lower case), to their canonical form: a map
+// lookup instead of textproto's canonicalization, which allocates a new
+// string for every lower-case name.
+var common = func() map[string]string {
+	m := map[string]string{}
+	for _, k := range []string{
+		"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control", "Cdn-Loop",
+		"Cf-Connecting-Ip", "Cf-Ipcountry", "Cf-Ray", "Cf-Visitor", "Connection", "Content-Length",
+		"Content-Type", "Cookie", "Host", "If-None-Match", "Origin", "Pragma", "Priority", "Referer",
+		"Sec-Ch-Ua", "Sec-Ch-Ua-Mobile", "Sec-Ch-Ua-Platform", "Sec-Fetch-Dest", "Sec-Fetch-Mode",
+		"Sec-Fetch-Site", "Te", "User-Agent", "X-Forwarded-For", "X-Forwarded-Proto", "X-Real-Ip",
+	} {
+		m[strings.ToLower(k)] = k
+	}
+	return m
+}()
+
+// canonical is http.CanonicalHeaderKey(k), from the table when it can.
+func canonical(k string) string {
+	if c, ok := common[k]; ok {
+		return c
+	}
+	return http.CanonicalHeaderKey(k)
+}
+
 // EncodeHead writes an answer's status and header.
 func EncodeHead(status int, h http.Header) string {
-	var b strings.Builder
-	b.WriteString(strconv.Itoa(status))
+	return string(AppendHead(nil, status, h))
+}
+
+// AppendHead appends EncodeHead(status, h) to b.
+func AppendHead(b []byte, status int, h http.Header) []byte {
+	b = strconv.AppendInt(b, int64(status), 10)
 	for k, vs := range h {
 		for _, v := range vs {
 			if strings.ContainsAny(v, "\r\n") || strings.ContainsRune(k, ':') {
 				continue // not a header the Fetch API would take either
 			}
-			b.WriteString("\n" + k + ":" + v)
+			b = append(b, '\n')
+			b = append(b, k...)
+			b = append(b, ':')
+			b = append(b, v...)
 		}
 	}
-	return b.String()
+	return b
 }

@@ -8,11 +8,12 @@ import (
 )
 
 func TestDecodeRequest(t *testing.T) {
-	r, err := DecodeRequest("POST\nhttps://w.example/ripple/token?x=1\n1\norigin:https://app.example\nset-cookie:a=1\nset-cookie:b=2\nx-time:12:30:00\nx-empty:")
+	r, err := DecodeRequest("POST\nhttps://w.example/ripple/token?x=1\n1\norigin:https://app.example\nset-cookie:a=1\nset-cookie:b=2\nx-time:12:30:00\nx-empty:\ncf-connecting-ip:192.0.2.1\nsec-ch-ua-mobile:?0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := http.Header{"Origin": {"https://app.example"}, "Set-Cookie": {"a=1", "b=2"}, "X-Time": {"12:30:00"}, "X-Empty": {""}}
+	want := http.Header{"Origin": {"https://app.example"}, "Set-Cookie": {"a=1", "b=2"}, "X-Time": {"12:30:00"}, "X-Empty": {""},
+		"Cf-Connecting-Ip": {"192.0.2.1"}, "Sec-Ch-Ua-Mobile": {"?0"}}
 	if r.Method != "POST" || r.URL != "https://w.example/ripple/token?x=1" || !r.HasBody || !reflect.DeepEqual(r.Header, want) {
 		t.Errorf("got %+v", r)
 	}
@@ -23,6 +24,16 @@ func TestDecodeRequest(t *testing.T) {
 	for _, bad := range []string{"", "GET", "GET\nhttps://w.example/", "GET\nu\n2", "\nu\n0", "GET\nu\n0\nno-colon", "GET\nu\n0\n:v"} {
 		if _, err := DecodeRequest(bad); err != ErrMalformed {
 			t.Errorf("%q: got %v, want ErrMalformed", bad, err)
+		}
+	}
+}
+
+// TestCommonNames: every name of the table is its own canonical form, so
+// that the table and http.CanonicalHeaderKey agree.
+func TestCommonNames(t *testing.T) {
+	for lower, c := range common {
+		if c != http.CanonicalHeaderKey(lower) || strings.ToLower(c) != lower {
+			t.Errorf("%q -> %q, want %q", lower, c, http.CanonicalHeaderKey(lower))
 		}
 	}
 }
