@@ -233,4 +233,11 @@ export interface TokenHelper {
   createTokenSource(options: TokenOptions & SourceOptions): TokenSource;
   /** The built-in provider profiles, "custom" last. */
   providers(): Provider[];
+  /**
+   * A DPoP proof (RFC 9449) by this origin's key (see `dpop`) for one
+   * request: for a DPoP token used outside a source's `fetch`, send it as
+   * the `DPoP` header with `Authorization: DPoP <token>`. Each proof is
+   * good for one request.
+   */
+  dpopProof(method: string, url: string, accessToken?: string): Promise<string>;
 }

@@ -229,6 +229,7 @@ function wrap(go, exited, fastDecode) {
     requestToken: (options, opts) => abortable(opts?.signal, (signal) => go.requestToken(goOptions(options), signal)),
     createTokenSource,
     providers: () => go.providers(),
+    dpopProof: (method, url, accessToken) => dpopProof(method, url, accessToken),
     async [stop]() {
       stopped = true;
       tabs?.close();

@@ -88,6 +88,10 @@ test("createTokenSource { worker, dpop: true }: proofs with the POST and each fe
     assert.equal(p.claims.htu, `${base}/api/items`);
     assert.equal(p.claims.ath, await ath(tok.access_token));
   }
+  // th.dpopProof: the same key, for a token attached by hand.
+  const own = await check(await th.dpopProof("GET", `${base}/api/x`, tok.access_token));
+  assert.deepEqual(own.header.jwk, (await check(post.proof)).header.jwk);
+  assert.equal(own.claims.ath, await ath(tok.access_token));
   // Without dpop, no proof and a bearer token.
   const plain = th.createTokenSource({ worker: `${base}/token`, shareAcrossTabs: false });
   assert.equal((await plain.getToken()).token_type, "Bearer");

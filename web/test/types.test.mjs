@@ -28,6 +28,7 @@ const gated = th.createTokenSource({ worker: "https://w.example/token", credenti
 await gated.getToken();
 const bound = th.createTokenSource({ worker: "https://w.example/token", dpop: true });
 await bound.fetch("/api/items");
+const proof: string = await th.dpopProof("GET", "https://w.example/api/items", "tok");
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
 src.invalidate(tok);
