@@ -34,6 +34,13 @@ type WorkerConfig struct {
 	// shared under one cache key whatever it returns: one caller per
 	// Source.
 	Caller func(ctx context.Context) (string, error)
+	// DPoP, when set, sends a DPoP proof by the caller's key with each
+	// POST (RFC 9449 5), so that a Worker with DPOP allowed or required
+	// hands out tokens bound to that key (token_type "DPoP"), good only
+	// with a proof by it at the Worker's /api/ (dpop.Transport adds one).
+	// Tokens are cached under the key's thumbprint: another key never
+	// gets them.
+	DPoP DPoPProver
 }
 
 // Request returns the POST a tokenhelper Worker answers with a token: no
@@ -76,6 +83,9 @@ func NewWorkerSource(c *Client, w WorkerConfig, opts ...SourceOption) (*Source, 
 	if w.Caller != nil {
 		key += "-caller"
 	}
+	if w.DPoP != nil {
+		key += "-dpop-" + w.DPoP.Thumbprint()
+	}
 	fetch := func(ctx context.Context) (*Token, error) { return w.token(ctx, c, req) }
 	return NewSourceFunc(c, key, fetch, opts...), nil
 }
@@ -90,8 +100,22 @@ func (w WorkerConfig) Token(ctx context.Context, c *Client) (*Token, error) {
 	return w.token(ctx, c, req)
 }
 
-// token sends req, with the caller's JWT when w has a Caller.
+// token sends req, with the caller's JWT when w has a Caller and a DPoP
+// proof when w has a DPoP key. (A retry by c resends the same proof; the
+// Worker only spends a proof on an answer it gives after checking it, a
+// token or a 400, which are not retried.)
 func (w WorkerConfig) token(ctx context.Context, c *Client, req *Request) (*Token, error) {
+	if w.DPoP != nil {
+		proof, err := w.DPoP.DPoPProof(ctx, req.Method, req.URL, "")
+		if err != nil {
+			return nil, &Error{Kind: ErrConfig, Code: CodeConfig, Field: "DPoP", Description: "the DPoP key could not make a proof"}
+		}
+		with := *req
+		with.Header = maps.Clone(req.Header)
+		with.Header["Dpop"] = proof
+		with.secrets = append(slices.Clip(req.secrets), proof)
+		req = &with
+	}
 	if w.Caller != nil {
 		jwt, err := w.Caller(ctx)
 		if err != nil || jwt == "" {

@@ -47,6 +47,13 @@ func readOptions(v js.Value) (options, error) {
 		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
 		v.Set("resource", joined)
 	}
+	prover := js.Undefined()
+	if v.Type() == js.TypeObject && v.Get("dpopProof").Type() == js.TypeFunction {
+		// Set by the module itself for { dpop: true } (tokenhelper.mjs).
+		prover = v.Get("dpopProof")
+		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
+		v.Delete("dpopProof")
+	}
 	m, err := jsbridge.Strings(v, optionNames...)
 	if err != nil {
 		return options{}, err
@@ -71,6 +78,9 @@ func readOptions(v js.Value) (options, error) {
 				return options{}, &jsbridge.OptionError{Name: "callerToken", Reason: "must be a function returning the caller's JWT (or a Promise of it)"}
 			}
 			wc.Caller = callerToken(caller)
+		}
+		if !prover.IsUndefined() {
+			wc.DPoP = jsProver{prover}
 		}
 		return options{worker: wc, credentials: cred}, nil
 	}

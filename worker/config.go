@@ -42,6 +42,9 @@ const (
 	VarRateLimitPeriod = "RATE_LIMIT_PERIOD" // "10" or "60" (default) seconds, the RATE_LIMITER binding's period
 )
 
+// DPoP binding of minted tokens (RFC 9449), mode mint only.
+const VarDPoP = "DPOP" // "off", "allowed" (default) or "required"
+
 // fieldVars maps a tokenhelper.Error Field to the variable that sets it.
 var fieldVars = map[string]string{
 	"Provider":     VarProvider,
@@ -76,6 +79,10 @@ type Settings struct {
 	// 60 s, Cloudflare's only two): the Retry-After of a 429 when the
 	// Limiter does not know when its window ends.
 	RateLimitPeriod time.Duration
+
+	// DPoP says whether minted tokens are bound to the caller's DPoP key
+	// (DPOP, mode mint): DPoPOff, DPoPAllowed or DPoPRequired.
+	DPoP string
 }
 
 // CallerSettings configures the caller identity gate.
@@ -139,6 +146,9 @@ func Load(getenv func(string) string) (*Settings, error) {
 	case "", "pass":
 	case "mint":
 		if s.Mint, err = loadMint(get, getenv); err != nil {
+			return s, err
+		}
+		if s.DPoP, err = parseDPoP(get(VarDPoP)); err != nil {
 			return s, err
 		}
 	default:

@@ -238,6 +238,9 @@ func (h *Handler) serveToken(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodOptions:
 		allow := corsHeaders
+		if s.Mint != nil && s.DPoP != DPoPOff {
+			allow += ", DPoP" // the proof of POST /token (mintmode.go)
+		}
 		if s.Caller != nil && !strings.EqualFold(s.Caller.Header, "Authorization") {
 			allow += ", " + s.Caller.Header
 		}

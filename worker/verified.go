@@ -17,31 +17,39 @@ const verifiedCap = 4096
 // verification would accept (it allows a few seconds of leeway beyond).
 type verifiedCache struct {
 	mu sync.Mutex
-	m  map[[32]byte]time.Time
+	m  map[[32]byte]verifiedToken
+}
+
+// verifiedToken is what /api/ needs of a verified token: its exp and the
+// DPoP key thumbprint it is bound to ("" for a bearer token).
+type verifiedToken struct {
+	exp time.Time
+	jkt string
 }
 
 func verifiedKey(issuer, origin, token string) [32]byte {
 	return sha256.Sum256([]byte(issuer + "\x00" + origin + "\x00" + token))
 }
 
-// valid reports whether key was verified and its token has not expired.
-func (c *verifiedCache) valid(key [32]byte, now time.Time) bool {
+// valid reports whether key was verified and its token has not expired,
+// and the key thumbprint the token is bound to.
+func (c *verifiedCache) valid(key [32]byte, now time.Time) (jkt string, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	exp, ok := c.m[key]
-	if ok && !now.Before(exp) {
+	v, ok := c.m[key]
+	if ok && !now.Before(v.exp) {
 		delete(c.m, key)
-		return false
+		return "", false
 	}
-	return ok
+	return v.jkt, ok
 }
 
-// add remembers key until exp.
-func (c *verifiedCache) add(key [32]byte, exp time.Time) {
+// add remembers key, bound to jkt, until exp.
+func (c *verifiedCache) add(key [32]byte, exp time.Time, jkt string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= verifiedCap {
-		c.m = make(map[[32]byte]time.Time) // forget everyone rather than grow
+		c.m = make(map[[32]byte]verifiedToken) // forget everyone rather than grow
 	}
-	c.m[key] = exp
+	c.m[key] = verifiedToken{exp, jkt}
 }

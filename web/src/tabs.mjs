@@ -4,7 +4,7 @@
 // BroadcastChannel hands its token to the others; both are event-loop
 // APIs, so this part is JavaScript, and Go's Cache and Coordinator (wasm/
 // shared.go) only call it. Everything is in memory: nothing goes to
-// localStorage, sessionStorage or IndexedDB. Names and messages are keyed
+// localStorage, sessionStorage or IndexedDB (but the DPoP key, below). Names and messages are keyed
 // by the core's cache key, a hash of the options without the secret and
 // the password; a message holds an access token with its type and expiry,
 // or a failure's code, status and window: never a refresh token, an ID
@@ -183,4 +183,92 @@ export function tabsShared(go) {
       keys.clear();
     },
   };
+}
+
+// DPoP (RFC 9449) for { worker, dpop: true }. The origin's one key is a
+// non-extractable WebCrypto ECDSA P-256 key kept as a CryptoKey in
+// IndexedDB ("tokenhelper-dpop"), so that the origin's tabs and reloads
+// share it and tokens bound to it stay usable. Its private half is never
+// exported: neither this module nor a script in the page can read it,
+// though a script running in the page can have it sign while it runs.
+// Without IndexedDB (Node, some private modes) the key lives in this
+// page's memory only.
+const dpopDB = "tokenhelper-dpop";
+let dpopKeyP = null;
+
+function idb(db, mode, run) {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction("keys", mode);
+    const req = run(tx.objectStore("keys"));
+    tx.oncomplete = () => resolve(req.result);
+    tx.onerror = tx.onabort = () => reject(tx.error ?? req.error);
+  });
+}
+
+async function newKey() {
+  const pair = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"]);
+  const { kty, crv, x, y } = await crypto.subtle.exportKey("jwk", pair.publicKey); // the public half only
+  return { privateKey: pair.privateKey, jwk: { kty, crv, x, y } };
+}
+
+async function loadKey() {
+  if (typeof indexedDB === "undefined") return newKey();
+  const db = await new Promise((resolve, reject) => {
+    const open = indexedDB.open(dpopDB, 1);
+    open.onupgradeneeded = () => open.result.createObjectStore("keys");
+    open.onsuccess = () => resolve(open.result);
+    open.onerror = () => reject(open.error);
+  }).catch(() => null);
+  if (!db) return newKey();
+  try {
+    const have = await idb(db, "readonly", (st) => st.get("default"));
+    if (have?.privateKey && have?.jwk) return have;
+    const k = await newKey();
+    // add, not put: when another tab stored its key first, use that one.
+    return await idb(db, "readwrite", (st) => st.add(k, "default")).then(
+      () => k,
+      () => idb(db, "readonly", (st) => st.get("default")),
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** The origin's DPoP key: { privateKey: CryptoKey, jwk } (public JWK). */
+export function dpopKey() {
+  dpopKeyP ??= loadKey().catch((err) => {
+    dpopKeyP = null;
+    throw err;
+  });
+  return dpopKeyP;
+}
+
+const b64url = (bytes) =>
+  btoa(String.fromCharCode(...new Uint8Array(bytes)))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .replace(/=+$/, "");
+const utf8 = (s) => new TextEncoder().encode(s);
+
+/**
+ * A DPoP proof (RFC 9449 4.2) by the origin's key for one request: htm
+ * method, htu the URL without query and fragment, ath the SHA-256 of
+ * accessToken when one is given.
+ */
+export async function dpopProof(method, url, accessToken) {
+  const { privateKey, jwk } = await dpopKey();
+  const u = new URL(url);
+  u.search = "";
+  u.hash = "";
+  const payload = {
+    jti: b64url(crypto.getRandomValues(new Uint8Array(16))),
+    htm: method,
+    htu: u.href,
+    iat: Math.floor(Date.now() / 1000),
+  };
+  if (accessToken) payload.ath = b64url(await crypto.subtle.digest("SHA-256", utf8(accessToken)));
+  const input = `${b64url(utf8(JSON.stringify({ typ: "dpop+jwt", alg: "ES256", jwk })))}.${b64url(utf8(JSON.stringify(payload)))}`;
+  // WebCrypto's ECDSA signature is r || s, as JWS ES256 wants (RFC 7518 3.4).
+  const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, utf8(input));
+  return `${input}.${b64url(sig)}`;
 }

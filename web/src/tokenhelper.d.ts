@@ -85,6 +85,17 @@ export interface WorkerOptions {
    * a worker whose caller gate is on (CALLER_JWKS_URL).
    */
   callerToken?: () => string | Promise<string>;
+  /**
+   * Bind the tokens to this origin's DPoP key (RFC 9449): a non-extractable
+   * WebCrypto P-256 key kept in IndexedDB (shared by the origin's tabs and
+   * reloads, never exported). Each POST to the worker carries a proof by it,
+   * the worker (DPOP allowed or required) answers `token_type: "DPoP"`, and
+   * a source's `fetch` sends each call with `Authorization: DPoP` and a
+   * fresh proof. A token copied out of the page is then useless without
+   * the key; a script running in the page can still use the key while it
+   * runs. Default false.
+   */
+  dpop?: boolean;
 }
 
 export type TokenOptions = CredentialOptions | WorkerOptions;
@@ -222,4 +233,11 @@ export interface TokenHelper {
   createTokenSource(options: TokenOptions & SourceOptions): TokenSource;
   /** The built-in provider profiles, "custom" last. */
   providers(): Provider[];
+  /**
+   * A DPoP proof (RFC 9449) by this origin's key (see `dpop`) for one
+   * request: for a DPoP token used outside a source's `fetch`, send it as
+   * the `DPoP` header with `Authorization: DPoP <token>`. Each proof is
+   * good for one request.
+   */
+  dpopProof(method: string, url: string, accessToken?: string): Promise<string>;
 }

@@ -10,7 +10,7 @@
 // A secret given to this module stays in this browser. To keep it on a
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
-import { canShareTabs, tabsShared } from "./tabs.mjs";
+import { canShareTabs, dpopProof, tabsShared } from "./tabs.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}
@@ -184,8 +184,12 @@ function wrap(go, exited, fastDecode) {
         }
         const first = new Request(input, init);
         const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
-        const send = (req, token) => {
+        const send = async (req, token) => {
           req.headers.set("Authorization", `${token.token_type} ${token.access_token}`);
+          if (/^dpop$/i.test(token.token_type)) {
+            // A DPoP-bound token goes with a fresh proof by the origin's key.
+            req.headers.set("DPoP", await dpopProof(req.method, req.url, token.access_token));
+          }
           return abortable(signal, () => globalThis.fetch(req));
         };
         const token = await source.getToken({ signal });
@@ -225,6 +229,7 @@ function wrap(go, exited, fastDecode) {
     requestToken: (options, opts) => abortable(opts?.signal, (signal) => go.requestToken(goOptions(options), signal)),
     createTokenSource,
     providers: () => go.providers(),
+    dpopProof: (method, url, accessToken) => dpopProof(method, url, accessToken),
     async [stop]() {
       stopped = true;
       tabs?.close();
@@ -234,12 +239,22 @@ function wrap(go, exited, fastDecode) {
   });
 }
 
-// goOptions is options without what only this module reads.
+// goOptions is options without what only this module reads; with
+// { dpop: true } it hands Go the function that makes the proofs of the
+// POSTs to the Worker (dpopProof, made with WebCrypto here).
 function goOptions(options) {
-  if (options === null || typeof options !== "object" || !("shareAcrossTabs" in options)) return options;
-  const { shareAcrossTabs, ...rest } = options;
+  if (options === null || typeof options !== "object" || !("shareAcrossTabs" in options || "dpop" in options)) {
+    return options;
+  }
+  const { shareAcrossTabs, dpop, ...rest } = options;
   if (shareAcrossTabs !== undefined && typeof shareAcrossTabs !== "boolean") {
     throw configError("shareAcrossTabs", "must be a boolean");
+  }
+  if (dpop !== undefined && typeof dpop !== "boolean") throw configError("dpop", "must be a boolean");
+  if (dpop && typeof rest.worker !== "string") throw configError("dpop", "only goes with worker");
+  if (dpop) {
+    if (!globalThis.crypto?.subtle) throw configError("dpop", "needs WebCrypto (a secure context)");
+    rest.dpopProof = dpopProof;
   }
   return rest;
 }

@@ -55,6 +55,13 @@ func (m *Minter) ttl() time.Duration {
 // Mint returns a token for the browser at origin aud, for caller sub
 // (empty when no caller identity was verified), and its expiry.
 func (m *Minter) Mint(aud, sub string) (string, time.Time, error) {
+	return m.MintBound(aud, sub, "")
+}
+
+// MintBound is Mint for a token bound to a DPoP key (RFC 9449 6.1): with
+// jkt, the key's RFC 7638 thumbprint, as its cnf.jkt claim; "" mints a
+// bearer token.
+func (m *Minter) MintBound(aud, sub, jkt string) (string, time.Time, error) {
 	if m.Current == nil {
 		return "", time.Time{}, errors.New("mint: no signing key")
 	}
@@ -68,6 +75,9 @@ func (m *Minter) Mint(aud, sub string) (string, time.Time, error) {
 	}
 	if sub != "" {
 		claims["sub"] = sub
+	}
+	if jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": jkt}
 	}
 	t := jwt.NewWithClaims(m.Current.method, claims)
 	t.Header["kid"] = m.Current.kid
@@ -98,6 +108,14 @@ func (m *Minter) Verify(token, aud string) (jwt.MapClaims, error) {
 		return nil, fmt.Errorf("%w: lifetime longer than the TTL", ErrRejected)
 	}
 	return claims, nil
+}
+
+// JKT returns the cnf.jkt of verified claims: the thumbprint of the DPoP
+// key the token is bound to, or "" for a bearer token.
+func JKT(claims jwt.MapClaims) string {
+	cnf, _ := claims["cnf"].(map[string]any)
+	jkt, _ := cnf["jkt"].(string)
+	return jkt
 }
 
 // keySet picks the current or, within the rotation window, the previous
