@@ -99,7 +99,9 @@ function limit(max) {
 // cut off: answered() stops the clock once the headers are in), and the
 // client's going away where workerd gives the request a signal (the
 // enable_request_signal compatibility flag in wrangler.jsonc): until the
-// upstream answers, which is when an upload has been sent. workerd also
+// upstream answers, which is when an upload has been sent (bare workerd
+// signals no client gone before the answer has begun: the timeout ends
+// that wait, e2e/worker/attack_memory_test.go). workerd also
 // stops streaming an answer whose client has gone without it (bare
 // workerd, e2e/worker/bare_test.go).
 //
