@@ -65,14 +65,15 @@ type Handler struct {
 	// in their issuer, so that a token of one route is refused by another.
 	Base string
 
-	mu         sync.Mutex
-	loaded     bool      // settings and setErr hold Load's result
-	settings   *Settings // see settings
-	setErr     error
-	src        *tokenhelper.Source // see source
-	verified   verifiedCache       // minted tokens /api/ has verified
-	callerJWKS callerKeySet        // the caller gate's key set, held in memory (gate.go)
-	cache      tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
+	mu       sync.Mutex
+	loaded   bool      // settings and setErr hold Load's result
+	settings *Settings // see settings
+	setErr   error
+	src      *tokenhelper.Source // see source
+	verified verifiedCache       // minted tokens /api/ has verified
+	cache    tokenhelper.Cache   // the Holder's, instead of a TokenCache over Store
+
+	callerJWKS callerKeySet // the caller gate's key set, held in memory (gate.go)
 }
 
 // loadSettings returns Load's result, computed on the first call.
