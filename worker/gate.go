@@ -155,15 +155,22 @@ func (c *callerKeySet) get(ctx context.Context, now time.Time, refetch bool,
 		f = &jwksFlight{done: make(chan struct{})}
 		c.flight = f
 		c.mu.Unlock()
-		f.keys, f.at, f.err = load(ctx, refetch)
-		c.mu.Lock()
-		c.flight = nil
-		if f.err == nil {
-			// A set just loaded is as current as a refetch would make it.
-			c.keys, c.fetched, c.asked = f.keys, f.at, f.at
-		}
-		c.mu.Unlock()
-		close(f.done)
+		func() {
+			// Even if load panics, the flight ends (as a failure for
+			// those waiting on it) and the next request loads again.
+			defer func() {
+				c.mu.Lock()
+				c.flight = nil
+				if f.err == nil {
+					// A set just loaded is as current as a refetch would make it.
+					c.keys, c.fetched, c.asked = f.keys, f.at, f.at
+				}
+				c.mu.Unlock()
+				close(f.done)
+			}()
+			f.err = &gateError{http.StatusServiceUnavailable, tokenhelper.CodeNetwork, "the caller JWKS could not be fetched"}
+			f.keys, f.at, f.err = load(ctx, refetch)
+		}()
 	} else {
 		c.mu.Unlock()
 		select {
