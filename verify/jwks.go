@@ -15,7 +15,7 @@ import (
 )
 
 // JWKS is a parsed JSON Web Key Set (RFC 7517) holding the public keys a
-// verifier trusts. Only RS256 (RSA, at least 2048 bits), ES256 (P-256) and
+// verifier trusts. Only RS256 (RSA, 2048 to 8192 bits), ES256 (P-256) and
 // EdDSA (Ed25519) signing keys are kept; others are skipped.
 type JWKS struct {
 	keys []jwk
@@ -42,6 +42,11 @@ type rawJWK struct {
 
 // MaxJWKSKeys bounds the keys read from one document.
 const MaxJWKSKeys = 64
+
+// maxRSABytes bounds an RSA modulus (8192 bits): a JWKS is outside input,
+// and checking a signature against a modulus of hundreds of kilobytes would
+// cost each request seconds of CPU.
+const maxRSABytes = 8192 / 8
 
 // ParseJWKS parses a JWKS document. It fails when the document is not a
 // JWKS or holds no usable signing key.
@@ -79,7 +84,7 @@ func (r rawJWK) parse() (jwk, bool) {
 	case "RSA":
 		n, err1 := b64.DecodeString(r.N)
 		e, err2 := b64.DecodeString(r.E)
-		if err1 != nil || err2 != nil || len(n) < 256 || len(e) == 0 || len(e) > 4 {
+		if err1 != nil || err2 != nil || len(n) < 256 || len(n) > maxRSABytes || len(e) == 0 || len(e) > 4 {
 			return k, false
 		}
 		k.alg, k.key = "RS256", &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: int(new(big.Int).SetBytes(e).Int64())}

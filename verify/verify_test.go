@@ -141,8 +141,10 @@ func TestParseJWKSRejects(t *testing.T) {
 		"no keys":         []byte(`{"keys":[]}`),
 		"point off curve": jwksOf(t, offCurve),
 		"RSA 1024":        jwksOf(t, jwkOf(t, "r", &small.PublicKey)),
-		"alg mismatch":    jwksOf(t, wrongAlg),
-		"keys not array":  []byte(`{"keys":{}}`),
+		"RSA 8200 bits": jwksOf(t, map[string]string{"kty": "RSA", "kid": "r", "alg": "RS256",
+			"n": base64.RawURLEncoding.EncodeToString(append([]byte{0x80}, make([]byte, 1024)...)), "e": "AQAB"}),
+		"alg mismatch":   jwksOf(t, wrongAlg),
+		"keys not array": []byte(`{"keys":{}}`),
 	} {
 		if _, err := ParseJWKS(doc); err == nil {
 			t.Errorf("%s: accepted", name)

@@ -82,6 +82,8 @@ type Handler struct {
 	// not logged as misconfigured (the isolate's route does that).
 	quiet   bool
 	refused refusals // refusals, counted and logged in summary
+
+	callerJWKS callerKeySet // the caller gate's key set, held in memory (gate.go)
 }
 
 // loadSettings returns Load's result, computed on the first call.
