@@ -170,12 +170,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // allowOrigin sets the CORS headers when the request's Origin is allowed,
 // and nothing else: an allowed page can then read a 404 or another refusal
-// for what it is instead of meeting an opaque CORS failure.
-func (h *Handler) allowOrigin(w http.ResponseWriter, r *http.Request) {
+// for what it is instead of meeting an opaque CORS failure. It reports
+// whether the origin is allowed.
+func (h *Handler) allowOrigin(w http.ResponseWriter, r *http.Request) bool {
 	s, _ := h.loadSettings()
 	if origin := r.Header.Get("Origin"); origin != "" && s != nil && s.Origins[origin] {
 		w.Header().Set("Access-Control-Allow-Origin", origin)
+		return true
 	}
+	return false
 }
 
 func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {

@@ -353,6 +353,65 @@ func TestOpsStatus(t *testing.T) {
 	logs.noSecretsIn(tok, statusToken, "ripple-status-token")
 }
 
+// TestOpsStatusCORS: a page of an allowed origin may read every /status
+// answer (the page's worker mode) and have its preflight answered; the
+// content still takes STATUS_TOKEN; another origin gets no CORS header.
+func TestOpsStatusCORS(t *testing.T) {
+	f := newFixture(t)
+	const statusToken = "status-token-0123456789abcdef"
+	const otherOrigin = "https://evil.example.net"
+	cors := func(w *httptest.ResponseRecorder, origin string) {
+		t.Helper()
+		if got := w.Header().Get("Access-Control-Allow-Origin"); got != origin {
+			t.Errorf("%d: Access-Control-Allow-Origin %q, want %q", w.Code, got, origin)
+		}
+		if w.Header().Get("Vary") != "Origin" || w.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%d: Vary %q, Cache-Control %q", w.Code, w.Header().Get("Vary"), w.Header().Get("Cache-Control"))
+		}
+	}
+	refused := func(w *httptest.ResponseRecorder, status int, code string) *httptest.ResponseRecorder {
+		t.Helper()
+		wantError(t, w, status, code)
+		return w
+	}
+	// Off: an allowed page reads the 404 for what it is.
+	h := f.handler(f.env)
+	cors(refused(f.do(h, "GET", "/status", testOrigin, "Authorization", "Bearer x"), 404, "not_found"), testOrigin)
+
+	e := f.env.with(worker.VarStatusToken, statusToken, worker.VarRoutes, "")
+	re := e.with(worker.VarRoutes, "ripple", "RIPPLE_"+worker.VarProvider, e[worker.VarProvider])
+	for _, c := range []struct {
+		name, path string
+		h          http.Handler
+	}{{"handler", "/status", f.handler(e)}, {"router", "/status", &worker.Router{Handler: f.handler(re)}}, {"route", "/ripple/status", &worker.Router{Handler: f.handler(re)}}} {
+		t.Run(c.name, func(t *testing.T) {
+			w := f.do(c.h, "OPTIONS", c.path, testOrigin, "Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "authorization")
+			if w.Code != 204 || w.Header().Get("Access-Control-Allow-Methods") != "GET" || w.Header().Get("Access-Control-Allow-Headers") != "Authorization" {
+				t.Errorf("preflight: %d %v", w.Code, w.Header())
+			}
+			cors(w, testOrigin)
+			if w := f.do(c.h, "OPTIONS", c.path, otherOrigin, "Access-Control-Request-Method", "GET"); w.Code == 204 || w.Header().Get("Access-Control-Allow-Origin") != "" || w.Header().Get("Access-Control-Allow-Methods") != "" {
+				t.Errorf("preflight of another origin: %d %v", w.Code, w.Header())
+			}
+			// The allowed origin: the 401 readable, the content only with the token.
+			cors(refused(f.do(c.h, "GET", c.path, testOrigin), 401, "invalid_token"), testOrigin)
+			cors(refused(f.do(c.h, "GET", c.path, testOrigin, "Authorization", "Bearer wrong"), 401, "invalid_token"), testOrigin)
+			w = f.do(c.h, "GET", c.path, testOrigin, "Authorization", "Bearer "+statusToken)
+			if w.Code != 200 || !strings.Contains(w.Body.String(), `"token_held":`) {
+				t.Fatalf("status: %d %s", w.Code, w.Body)
+			}
+			cors(w, testOrigin)
+			// Another origin: the same answers, no CORS header.
+			cors(refused(f.do(c.h, "GET", c.path, otherOrigin), 401, "invalid_token"), "")
+			if w := f.do(c.h, "GET", c.path, otherOrigin, "Authorization", "Bearer "+statusToken); w.Code != 200 {
+				t.Errorf("status for a tool: %d %s", w.Code, w.Body)
+			} else {
+				cors(w, "")
+			}
+		})
+	}
+}
+
 // failingStub is a TOKEN_HOLDER stub whose fetch fails.
 type failingStub struct{}
 

@@ -22,8 +22,11 @@ import (
 // token or secret, but it tells when the provider refuses the client or
 // is down, when the route backs off, how many forged tokens it refused:
 // what an attacker times an attack by. So it takes a secret of its own,
-// set with `wrangler secret put STATUS_TOKEN`, and sends no CORS header:
-// an operator's tool reads it (curl, ./build.sh dev), no web page does.
+// set with `wrangler secret put STATUS_TOKEN`. An operator's tool reads
+// it (curl, ./build.sh dev), and so does the page in worker mode, from an
+// origin the route allows (see statusCORS): the CORS headers let that
+// page read the answer, the content still needs STATUS_TOKEN, which the
+// operator types in and the page never keeps.
 const VarStatusToken = "STATUS_TOKEN"
 
 // statusPath is the route status's path (a route's, or the Router's for
@@ -144,9 +147,23 @@ func statusAllowed(w http.ResponseWriter, r *http.Request, want string, refuse f
 	return true
 }
 
+// statusCORS lets a page of an allowed origin (allowed: the route's
+// check, which has set Access-Control-Allow-Origin) read every /status
+// answer, the 401 and 404 too, and answers its preflight; it reports
+// whether the request was a preflight, answered. Other origins get no
+// CORS header.
+func statusCORS(w http.ResponseWriter, r *http.Request, allowed bool) (answered bool) {
+	w.Header().Set("Vary", "Origin")
+	if !allowed || r.Method != http.MethodOptions {
+		return false
+	}
+	preflight(w, "GET", "Authorization")
+	return true
+}
+
 // serveStatus answers GET /status for this route.
 func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
-	if !statusAllowed(w, r, h.getenv(VarStatusToken), h.refuse) {
+	if statusCORS(w, r, h.allowOrigin(w, r)) || !statusAllowed(w, r, h.getenv(VarStatusToken), h.refuse) {
 		return
 	}
 	respond.JSON(w, http.StatusOK, map[string]any{"scope": "isolate", "routes": []RouteStatus{h.status()}})
@@ -155,7 +172,7 @@ func (h *Handler) serveStatus(w http.ResponseWriter, r *http.Request) {
 // serveStatus answers GET /status for every route, with the unprefixed
 // STATUS_TOKEN.
 func (rt *Router) serveStatus(w http.ResponseWriter, r *http.Request) {
-	if !statusAllowed(w, r, rt.Handler.Getenv(VarStatusToken), rt.Handler.refuse) {
+	if statusCORS(w, r, rt.allow(w, r)) || !statusAllowed(w, r, rt.Handler.Getenv(VarStatusToken), rt.Handler.refuse) {
 		return
 	}
 	out := make([]RouteStatus, 0, len(rt.names))
