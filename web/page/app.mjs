@@ -433,6 +433,15 @@ function wireRoutes() {
   });
   $("list-routes").addEventListener("click", () => list(true));
   $("worker-route").addEventListener("change", () => routePicker().then((m) => m.pick(fillWorkerURL)));
+  // The route status: read when asked, the status token never kept.
+  const status = () => routePicker().then((m) => m.readStatus());
+  $("read-status").addEventListener("click", status);
+  $("status-token").addEventListener("keydown", (e) => {
+    if (e.key !== "Enter") return;
+    e.preventDefault(); // Enter reads the status; it does not submit
+    e.stopPropagation();
+    status();
+  });
   // Worker mode: the base URL of a worker URL already given (from the fragment).
   $("mode-worker").addEventListener("change", () =>
     routePicker().then((m) => {

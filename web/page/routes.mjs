@@ -3,7 +3,10 @@
 // at GET <base>/routes to the origins it allows; choosing one fills in the
 // worker token URL <base>/<route>/token, from which the module also finds
 // the route's /api/. A worker without ROUTES answers 404 there: it serves
-// one route, at <base>/token. Loaded when worker mode is first chosen.
+// one route, at <base>/token. It also reads the route status
+// (<base>/status, <base>/<route>/status) with the STATUS_TOKEN the user
+// types in, which is sent in that request alone and kept nowhere. Loaded
+// when worker mode is first chosen.
 
 const $ = (id) => document.getElementById(id);
 
@@ -117,4 +120,59 @@ export async function listRoutes(onPick, again = false) {
 export function pick(onPick) {
   const picker = $("worker-route");
   if (picker.value) onPick(`${picker.dataset.base}/${picker.value}/token`);
+}
+
+// statusURL is the route status's URL: <base>/<route>/status for the
+// route chosen in the picker, else <base>/status; "" without a base.
+export function statusURL() {
+  const base = workerBase($("worker-base").value) || workerBase($("worker-url").value);
+  if (!base) return "";
+  const picker = $("worker-route");
+  const route = !$("route-field").hidden && picker.dataset.base === base && ROUTE_NAME.test(picker.value) ? picker.value : "";
+  return route ? `${base}/${route}/status` : `${base}/status`;
+}
+
+// readStatus fetches the route status with the token typed in
+// #status-token (Authorization: Bearer, no cookie) and shows it as JSON
+// text in #route-status-json, or says why not in #route-status-msg.
+export async function readStatus() {
+  const msg = $("route-status-msg");
+  const out = $("route-status-json");
+  const url = statusURL();
+  const token = $("status-token").value.trim();
+  out.hidden = true;
+  out.textContent = "";
+  if (!url) {
+    msg.textContent = "Give the worker base URL or its token URL first.";
+    return;
+  }
+  if (!token) {
+    msg.textContent = "Type in the worker's STATUS_TOKEN first.";
+    return;
+  }
+  msg.textContent = `Asking ${url}…`;
+  let res;
+  try {
+    res = await fetch(url, {
+      credentials: "omit",
+      cache: "no-store",
+      headers: { Accept: "application/json", Authorization: `Bearer ${token}` },
+      signal: AbortSignal.timeout(10000),
+    });
+  } catch {
+    msg.textContent = `${url} could not be reached, or the worker refused this page's origin (CORS). Check the URL and the worker's ALLOWED_ORIGINS.`;
+    return;
+  }
+  const body = await res.json().catch(() => null);
+  if (res.ok && body) {
+    msg.textContent = `The route status at ${url}, as the isolate that answered sees it:`;
+    out.textContent = JSON.stringify(body, null, 2);
+    out.hidden = false;
+  } else if (res.status === 401) {
+    msg.textContent = "The worker refused this status token (401): it is not the worker's STATUS_TOKEN (or, for a route, its <ROUTE>_STATUS_TOKEN).";
+  } else if (res.status === 404) {
+    msg.textContent = `No route status at ${url} (404): the worker has no STATUS_TOKEN set (npx wrangler secret put STATUS_TOKEN), or no such route.`;
+  } else {
+    msg.textContent = `The worker could not show its status: HTTP ${res.status}${body?.error ? `: ${body.error}` : ""}${body?.error_description ? `: ${body.error_description}` : ""}.`;
+  }
 }
