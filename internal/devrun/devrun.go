@@ -15,11 +15,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -60,14 +62,42 @@ func Dir(dir, src string, files []string, config string, vars map[string]string)
 	return os.WriteFile(filepath.Join(dir, ".dev.vars"), []byte(dv.String()), 0o600)
 }
 
-// FreePort returns a loopback port that was free a moment ago.
+// FreePort returns a loopback port that was free a moment ago, chosen
+// below the kernel's ephemeral range. A port that listening on :0 hands
+// out comes from that range, which every outgoing connection on the
+// machine draws from too: between the check and the server's own bind
+// (workerd's, wrangler's, seconds later on a busy machine) a parallel
+// test's connection could take it ("Address already in use").
 func FreePort() (int, error) {
+	lo, hi := belowEphemeral()
+	for i := 0; i < 64 && hi > lo; i++ {
+		p := lo + rand.IntN(hi-lo)
+		if l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p))); err == nil {
+			l.Close()
+			return p, nil
+		}
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// belowEphemeral is the range FreePort picks from: up to 12,000 ports
+// below the start of the ephemeral range (Linux's
+// ip_local_port_range; 32768 where it cannot be read), above 1024.
+func belowEphemeral() (lo, hi int) {
+	hi = 32768
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				hi = n
+			}
+		}
+	}
+	return max(1025, hi-12000), hi
 }
 
 // Process is one running `wrangler dev`.
