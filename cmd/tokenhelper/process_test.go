@@ -366,7 +366,10 @@ func TestProcessUsageErrors(t *testing.T) {
 		{[]string{"cache", "nope"}, []string{"tokenhelper: cache: clear or dir"}},
 		{[]string{"help", "nope"}, []string{`no command "nope"`}},
 	} {
-		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+		// The subtest's name is printed by go test -v: the secrets in the
+		// arguments are replaced there (build.sh searches the log for them).
+		name := strings.NewReplacer(secret, "SECRET", password, "PASSWORD").Replace(strings.Join(tc.args, " "))
+		t.Run(name, func(t *testing.T) {
 			r := h.run(t, nil, tc.args...) // noSecrets checks the output
 			if r.code != exitConfig || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(r.stderr, "tokenhelper: ") {
 				t.Fatalf("got %d %q %q, want 2, nothing on stdout, one line on stderr", r.code, r.stdout, r.stderr)
