@@ -49,6 +49,10 @@ type Source struct {
 	// refused is the token Invalidate last dropped, until the renewal
 	// that replaces it starts (see RefusedToken).
 	refused *Token
+	// dropped is the access token Invalidate last dropped: a shared Cache
+	// may still hold it (its Delete comes after the drop, and another
+	// holder may publish it again), and it must not come back from there.
+	dropped string
 }
 
 // flight is one token request that any number of callers wait for.
@@ -324,7 +328,7 @@ func (s *Source) Invalidate(ctx context.Context, tok *Token) {
 	}
 	dropped := s.cur.CompareAndSwap(h, &held{tok: &Token{RefreshToken: h.tok.RefreshToken}})
 	if dropped {
-		s.forced, s.refused = now, h.tok
+		s.forced, s.refused, s.dropped = now, h.tok, h.tok.AccessToken
 	}
 	s.mu.Unlock()
 	if !dropped {
@@ -429,7 +433,10 @@ func (s *Source) obtainOnce(ctx context.Context) (*Token, error) {
 	}
 	if s.cache != nil {
 		// A failing cache is only a slower path, never an error.
-		if t, err := s.cache.Get(ctx, s.key); err == nil && t != nil {
+		s.mu.Lock()
+		dropped := s.dropped
+		s.mu.Unlock()
+		if t, err := s.cache.Get(ctx, s.key); err == nil && t != nil && (dropped == "" || t.AccessToken != dropped) {
 			if s.fresh(t, clock.Now()) {
 				return t, nil
 			}

@@ -381,3 +381,26 @@ func TestSourceRefusedTokenReachesTheCoordinator(t *testing.T) {
 		t.Errorf("RefusedToken in the three renewals: got %v, want nil, the first token, nil", seen)
 	}
 }
+
+// keepingCache is a shared Cache whose Delete does not take effect (it
+// comes late, or another holder publishes the entry again).
+type keepingCache struct{ MemoryCache }
+
+func (c *keepingCache) Delete(context.Context, string) error { return nil }
+
+// A token an API refused never comes back from the shared Cache: the
+// renewal after Invalidate asks the provider even while the Cache still
+// holds the refused token.
+func TestSourceInvalidatedTokenNotTakenFromTheCache(t *testing.T) {
+	ep := &fakeEndpoint{}
+	clock := newFakeClock()
+	cache := &keepingCache{MemoryCache{Now: clock.Now}}
+	s := newTestSource(t, ep, clock, WithCache(cache))
+	ctx := context.Background()
+	t1, _ := s.Token(ctx)
+	s.Invalidate(ctx, t1)
+	t2, err := s.Token(ctx)
+	if err != nil || t2.AccessToken == t1.AccessToken || len(ep.Calls()) != 2 {
+		t.Fatalf("got %v, %v after %d provider requests, want a new token from a second request", t2, err, len(ep.Calls()))
+	}
+}
