@@ -133,17 +133,28 @@ func (p RetryPolicy) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-// Exchange sends req once and parses the answer. Failures are [*Error]s
-// whose text is redacted with req's secrets.
-func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
+// attempt is ctx bounded by the Client's Timeout (DefaultTimeout when
+// zero), or an ErrConfig error for a Client without a Transport: the
+// set-up of every request the Client sends.
+func (c *Client) attempt(ctx context.Context) (context.Context, context.CancelFunc, error) {
 	if c.Transport == nil {
-		return nil, configError("Transport", "a Client needs a Transport")
+		return nil, nil, configError("Transport", "a Client needs a Transport")
 	}
 	timeout := c.Timeout
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, nil
+}
+
+// Exchange sends req once and parses the answer. Failures are [*Error]s
+// whose text is redacted with req's secrets.
+func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
+	ctx, cancel, err := c.attempt(ctx)
+	if err != nil {
+		return nil, err
+	}
 	defer cancel()
 	limit := c.MaxBody
 	if limit == 0 {

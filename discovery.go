@@ -107,14 +107,10 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, error)
 	if e, ok := cache.m.Load(issuer); ok && now.Before(e.(metadataEntry).until) {
 		return e.(metadataEntry).m, nil
 	}
-	if c.Transport == nil {
-		return nil, configError("Transport", "a Client needs a Transport")
+	ctx, cancel, err := c.attempt(ctx)
+	if err != nil {
+		return nil, err
 	}
-	timeout := c.Timeout
-	if timeout == 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for _, u := range MetadataURLs(issuer) {
