@@ -68,6 +68,10 @@ func CacheKey(cfg Config) string {
 			h.Write(b)
 		}
 	}
+	if cfg.DPoP != nil {
+		// A token bound to one key is useless with another.
+		h.Write([]byte("dpop\x00" + cfg.DPoP.Thumbprint() + "\x00"))
+	}
 	return "th2-" + hex.EncodeToString(h.Sum(nil))
 }
 

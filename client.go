@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -63,7 +65,9 @@ func (c *Client) clock() Clock {
 // A Config with an Issuer and no TokenURL has its token endpoint
 // discovered first (see [Client.Discover]). Each attempt is built anew,
 // so that a retry carries a client assertion with a fresh jti, which a
-// server that saw the first one would refuse as a replay.
+// server that saw the first one would refuse as a replay, and a fresh
+// DPoP proof. With Config.DPoP, a use_dpop_nonce refusal is sent once
+// more with the server's new nonce (RFC 9449 8).
 func (c *Client) Token(ctx context.Context, cfg Config) (*Token, error) {
 	if _, err := cfg.Resolved(); err != nil {
 		return nil, err
@@ -76,15 +80,51 @@ func (c *Client) Token(ctx context.Context, cfg Config) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !cfg.AuthStyle.assertion() {
+	if !cfg.AuthStyle.assertion() && cfg.DPoP == nil {
 		return c.Do(ctx, req)
 	}
-	return c.do(ctx, func(attempt int) (*Request, error) {
-		if attempt == 1 {
-			return req, nil
+	sent := 0
+	build := func(int) (*Request, error) {
+		r := req
+		if sent++; sent > 1 && cfg.AuthStyle.assertion() {
+			if r, err = BuildRequest(cfg); err != nil {
+				return nil, err
+			}
 		}
-		return BuildRequest(cfg)
-	})
+		return withDPoP(ctx, r, cfg.DPoP)
+	}
+	tok, err := c.do(ctx, build)
+	if nonceWanted(err, cfg.DPoP) {
+		tok, err = c.do(ctx, build)
+	}
+	return tok, err
+}
+
+// nonceWanted reports whether err is a use_dpop_nonce refusal that a
+// retry can answer: the server sent a nonce the refused proof did not
+// carry (Exchange remembered it), and p can put it in a proof.
+func nonceWanted(err error, p DPoPProver) bool {
+	var e *Error
+	_, ok := p.(DPoPNonceProver)
+	return ok && errors.As(err, &e) && e.Code == CodeUseDPoPNonce && e.dpopNonceNew
+}
+
+// withDPoP is req with a DPoP header holding a fresh proof by p (with the
+// server's last nonce), or req itself when p is nil.
+func withDPoP(ctx context.Context, req *Request, p DPoPProver) (*Request, error) {
+	if p == nil {
+		return req, nil
+	}
+	proof, err := DPoPProof(ctx, p, req.Method, req.URL, "")
+	if err != nil {
+		// The prover's text could say anything about its key: keep it out.
+		return nil, &Error{Kind: ErrConfig, Code: CodeConfig, Field: "DPoP", Description: "the DPoP key could not make a proof"}
+	}
+	with := *req
+	with.Header = maps.Clone(req.Header)
+	with.Header["Dpop"] = proof
+	with.secrets = append(slices.Clip(req.secrets), proof)
+	return &with, nil
 }
 
 // Do sends a request built by [BuildRequest] (or by hand, e.g. a POST to a
@@ -164,7 +204,15 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parseResponse(status, header, body, c.clock().Now(), req.Redact)
+	tok, err := parseResponse(status, header, body, c.clock().Now(), req.Redact)
+	if req.Header["Dpop"] != "" {
+		// RFC 9449 8: any answer may carry the server's next nonce.
+		fresh := RememberDPoPNonce(req.URL, header["dpop-nonce"])
+		if e, ok := err.(*Error); ok {
+			e.dpopNonceNew = fresh
+		}
+	}
+	return tok, err
 }
 
 // roundTrip runs the transport and reads the body under ctx, even if the

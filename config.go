@@ -54,6 +54,15 @@ type Config struct {
 	// without a fragment. Standard servers (oidc-provider) take these
 	// where Auth0-style ones take Audience.
 	Resource []string
+	// DPoP, when set, binds the tokens to the key of this prover (RFC
+	// 9449, custom providers only): each token request carries a fresh
+	// proof by it, a use_dpop_nonce answer is retried once with the
+	// server's nonce (remembered for the next requests), and the server
+	// answers token_type "DPoP". Such a token is useless without a proof
+	// by the same key at the API: nethttp.NewClient adds one to each
+	// request. Package dpop makes a prover (dpop.Prover). The tokens are
+	// cached under the key's thumbprint.
+	DPoP DPoPProver
 }
 
 // Resolved returns the configuration with the profile's defaults applied,
@@ -101,6 +110,9 @@ func (c Config) Resolved() (Config, error) {
 		c.Encoding = p.Encoding
 		if c.AuthStyle != AuthInBody {
 			return c, configError("AuthStyle", p.ID+" takes the client credentials in the body")
+		}
+		if c.DPoP != nil {
+			return c, configError("DPoP", p.ID+" does not accept DPoP proofs (custom providers only)")
 		}
 	}
 	if c.Encoding < EncodingMultipart || c.Encoding > EncodingJSON {

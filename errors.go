@@ -70,6 +70,10 @@ type Error struct {
 	Excerpt string
 	// Err is the underlying cause, if any.
 	Err error
+
+	// dpopNonceNew: the answer carried a DPoP-Nonce the request's proof
+	// did not (a use_dpop_nonce refusal worth one retry).
+	dpopNonceNew bool
 }
 
 // Error returns a one-line message starting with the package name.

@@ -200,13 +200,15 @@ func clean(s string, max int) string {
 	return s
 }
 
-// registeredCodes are the error codes of RFC 6749 5.2 and 6750 3.1, and
+// registeredCodes are the error codes of RFC 6749 5.2, 6750 3.1 and 9449
+// (DPoP), and
 // the tokenhelper Worker's own: a code among them is shown as it is, since
 // a secret that happens to occur in it cannot be told from the code.
 var registeredCodes = []string{
 	"invalid_request", "invalid_client", "invalid_grant", "unauthorized_client",
 	"unsupported_grant_type", "invalid_scope", "access_denied", "server_error",
 	"temporarily_unavailable", "invalid_token", "insufficient_scope",
+	"invalid_dpop_proof", CodeUseDPoPNonce,
 	"origin_not_allowed", "rate_limited", "misconfigured", "not_found", "method_not_allowed",
 	CodeNetwork, CodeTimeout, CodeBadResponse,
 }

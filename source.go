@@ -35,7 +35,8 @@ type Source struct {
 	margin          func(lifetime time.Duration) time.Duration
 	unknownLifetime time.Duration
 	invalidateFloor time.Duration
-	credID          string // see WithCredentialID
+	credID          string     // see WithCredentialID
+	dpop            DPoPProver // the key its tokens are bound to, if any
 
 	cur atomic.Pointer[held] // the last token obtained, fresh or not
 	// seen is a stale but maybe still valid token the last renewal found
@@ -128,7 +129,7 @@ func NewSource(c *Client, cfg Config, opts ...SourceOption) (*Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Source{client: c, cfg: r, key: CacheKey(r), margin: DefaultMargin, unknownLifetime: 5 * time.Minute, invalidateFloor: InvalidateFloor}
+	s := &Source{client: c, cfg: r, dpop: r.DPoP, key: CacheKey(r), margin: DefaultMargin, unknownLifetime: 5 * time.Minute, invalidateFloor: InvalidateFloor}
 	for _, o := range opts {
 		o(s)
 	}
@@ -150,6 +151,11 @@ func NewSourceFunc(c *Client, key string, fetch func(context.Context) (*Token, e
 	}
 	return s
 }
+
+// DPoPProver returns the key this Source's tokens are bound to
+// (Config.DPoP, WorkerConfig.DPoP), or nil: nethttp.NewClient makes the
+// proofs of its requests with it.
+func (s *Source) DPoPProver() DPoPProver { return s.dpop }
 
 // Key returns the name of this Source's tokens in a [Cache] and for a
 // [Coordinator]: [CacheKey] of its Config (followed by the id of

@@ -87,7 +87,9 @@ func NewWorkerSource(c *Client, w WorkerConfig, opts ...SourceOption) (*Source, 
 		key += "-dpop-" + w.DPoP.Thumbprint()
 	}
 	fetch := func(ctx context.Context) (*Token, error) { return w.token(ctx, c, req) }
-	return NewSourceFunc(c, key, fetch, opts...), nil
+	s := NewSourceFunc(c, key, fetch, opts...)
+	s.dpop = w.DPoP
+	return s, nil
 }
 
 // Token gets one token from the Worker, asking Caller first when set, and
@@ -105,16 +107,9 @@ func (w WorkerConfig) Token(ctx context.Context, c *Client) (*Token, error) {
 // Worker only spends a proof on an answer it gives after checking it, a
 // token or a 400, which are not retried.)
 func (w WorkerConfig) token(ctx context.Context, c *Client, req *Request) (*Token, error) {
-	if w.DPoP != nil {
-		proof, err := w.DPoP.DPoPProof(ctx, req.Method, req.URL, "")
-		if err != nil {
-			return nil, &Error{Kind: ErrConfig, Code: CodeConfig, Field: "DPoP", Description: "the DPoP key could not make a proof"}
-		}
-		with := *req
-		with.Header = maps.Clone(req.Header)
-		with.Header["Dpop"] = proof
-		with.secrets = append(slices.Clip(req.secrets), proof)
-		req = &with
+	req, err := withDPoP(ctx, req, w.DPoP)
+	if err != nil {
+		return nil, err
 	}
 	if w.Caller != nil {
 		jwt, err := w.Caller(ctx)

@@ -60,6 +60,10 @@ type Proof struct {
 	// JTI and IssuedAt are the proof's jti and iat.
 	JTI      string
 	IssuedAt time.Time
+	// Nonce is the proof's nonce claim ("" when absent): a server that
+	// hands out DPoP-Nonce values compares it with one of its own (RFC
+	// 9449 8, 9).
+	Nonce string
 }
 
 // Check verifies proof for a request with method and URL (its query and
@@ -132,7 +136,7 @@ func (c *Checker) CheckAt(now time.Time, proof, method, rawURL, accessToken stri
 	if err := c.remember(jkt, jti, iat.Add(maxAge), now); err != nil {
 		return nil, err
 	}
-	return &Proof{JKT: jkt, JTI: jti, IssuedAt: iat}, nil
+	return &Proof{JKT: jkt, JTI: jti, IssuedAt: iat, Nonce: str("nonce")}, nil
 }
 
 // remember records jkt's jti until forget, refusing one already seen.

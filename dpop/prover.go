@@ -58,6 +58,12 @@ func (p *Prover) Thumbprint() string { return p.jwk.Thumbprint() }
 // fragment are left out of htu), and the access token it carries ("" for
 // a token request, which has no ath).
 func (p *Prover) Proof(method, rawURL, accessToken string) (string, error) {
+	return p.ProofNonce(method, rawURL, accessToken, "")
+}
+
+// ProofNonce is Proof carrying a server's DPoP-Nonce ("" for none; RFC
+// 9449 4.2 and 8).
+func (p *Prover) ProofNonce(method, rawURL, accessToken, nonce string) (string, error) {
 	htu, err := normalizeHTU(rawURL)
 	if err != nil {
 		return "", err
@@ -75,6 +81,9 @@ func (p *Prover) Proof(method, rawURL, accessToken string) (string, error) {
 	if accessToken != "" {
 		claims["ath"] = ath(accessToken)
 	}
+	if nonce != "" {
+		claims["nonce"] = nonce
+	}
 	t := jwt.NewWithClaims(p.method, claims)
 	t.Header["typ"] = "dpop+jwt"
 	t.Header["jwk"] = p.jwk
@@ -84,6 +93,12 @@ func (p *Prover) Proof(method, rawURL, accessToken string) (string, error) {
 // DPoPProof is Proof, for tokenhelper.WorkerConfig.DPoP.
 func (p *Prover) DPoPProof(_ context.Context, method, url, accessToken string) (string, error) {
 	return p.Proof(method, url, accessToken)
+}
+
+// DPoPProofNonce is ProofNonce, for tokenhelper.DPoPNonceProver: a
+// server's use_dpop_nonce answer is retried with its nonce.
+func (p *Prover) DPoPProofNonce(_ context.Context, method, url, accessToken, nonce string) (string, error) {
+	return p.ProofNonce(method, url, accessToken, nonce)
 }
 
 // ath is the proof's hash of the access token (RFC 9449 4.2).

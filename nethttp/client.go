@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strings"
 
 	"github.com/tokenhelper/tokenhelper"
 )
@@ -25,7 +26,13 @@ func NewClient(src TokenSource, base *http.Client) *http.Client {
 	if base != nil {
 		*c = *base
 	}
-	c.Transport = &BearerTransport{Source: src, Base: c.Transport}
+	t := &BearerTransport{Source: src, Base: c.Transport}
+	if p, ok := src.(interface {
+		DPoPProver() tokenhelper.DPoPProver
+	}); ok {
+		t.DPoP = p.DPoPProver()
+	}
+	c.Transport = t
 	return c
 }
 
@@ -43,6 +50,16 @@ func NewClient(src TokenSource, base *http.Client) *http.Client {
 //   - A redirect to another host carries no token: http.Client calls the
 //     transport again for each hop, and the token is for the host the
 //     program asked, not for whatever a Location names.
+//   - A DPoP-bound token (token_type "DPoP", RFC 9449 7.1) goes as
+//     "Authorization: DPoP <token>" with a DPoP header holding a fresh
+//     proof by DPoP for this request (htm, htu without query and
+//     fragment, ath of the token, and the server's last nonce). A 401
+//     with WWW-Authenticate: DPoP error="use_dpop_nonce" and a new
+//     DPoP-Nonce is sent once more with the same token and a proof
+//     carrying that nonce (RFC 9449 9), which is kept for the next
+//     requests to that server; the renewal rule above still applies
+//     after it. A bound token without a prover is an error, not a
+//     request: the token alone would be refused.
 //   - The caller's request is never modified (RoundTripper's contract);
 //     an Authorization header it set is replaced.
 //
@@ -50,6 +67,10 @@ func NewClient(src TokenSource, base *http.Client) *http.Client {
 // [*tokenhelper.Error], reachable with errors.As through *url.Error.
 type BearerTransport struct {
 	Source TokenSource
+	// DPoP makes the proofs that go with DPoP-bound tokens; NewClient
+	// takes it from a tokenhelper.Source (Config.DPoP,
+	// WorkerConfig.DPoP).
+	DPoP tokenhelper.DPoPProver
 	// Base sends the requests; nil means http.DefaultTransport.
 	Base http.RoundTripper
 }
@@ -68,7 +89,17 @@ func (t *BearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody(req)
 		return nil, err
 	}
-	resp, err := base.RoundTrip(withToken(req, tok, req.Body))
+	resp, err := t.send(base, req, tok, req.Body)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized && replayable(req) && t.nonceWanted(req, tok, resp) {
+		body, err := bodyAgain(req)
+		if err != nil {
+			return resp, nil
+		}
+		resp.Body.Close()
+		if resp, err = t.send(base, req, tok, body); err != nil {
+			return nil, err
+		}
+	}
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || !replayable(req) {
 		return resp, err
 	}
@@ -79,23 +110,69 @@ func (t *BearerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// provider failed): the API's own answer says the most.
 		return resp, nil
 	}
-	body := req.Body
-	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
-		if body, err = req.GetBody(); err != nil {
-			return resp, nil
-		}
+	body, err := bodyAgain(req)
+	if err != nil {
+		return resp, nil
 	}
 	resp.Body.Close()
-	return base.RoundTrip(withToken(req, fresh, body))
+	return t.send(base, req, fresh, body)
 }
 
-// withToken is a shallow copy of req with tok as its Authorization and
-// body as its Body.
-func withToken(req *http.Request, tok *tokenhelper.Token, body io.ReadCloser) *http.Request {
+// send sends a shallow copy of req with tok as its Authorization (and a
+// DPoP proof for a bound token) and body as its Body.
+func (t *BearerTransport) send(base http.RoundTripper, req *http.Request, tok *tokenhelper.Token, body io.ReadCloser) (*http.Response, error) {
 	r := req.Clone(req.Context())
 	r.Body = body
 	r.Header.Set("Authorization", tok.AuthorizationHeader())
-	return r
+	r.Header.Del("DPoP")
+	if tok.Type() == "DPoP" {
+		if t.DPoP == nil {
+			closeBody(r)
+			return nil, &tokenhelper.Error{Kind: tokenhelper.ErrConfig, Code: tokenhelper.CodeConfig, Field: "DPoP",
+				Description: "the token is DPoP-bound (RFC 9449) and this client has no key to prove it with"}
+		}
+		proof, err := tokenhelper.DPoPProof(r.Context(), t.DPoP, r.Method, r.URL.String(), tok.AccessToken)
+		if err != nil {
+			closeBody(r)
+			return nil, &tokenhelper.Error{Kind: tokenhelper.ErrConfig, Code: tokenhelper.CodeConfig, Field: "DPoP",
+				Description: "the DPoP key could not make a proof"}
+		}
+		r.Header.Set("DPoP", proof)
+	}
+	resp, err := base.RoundTrip(r)
+	if err == nil && tok.Type() == "DPoP" && resp.StatusCode != http.StatusUnauthorized {
+		// RFC 9449 9: a resource server may send its next nonce with any
+		// answer (a 401's is handled by nonceWanted).
+		tokenhelper.RememberDPoPNonce(r.URL.String(), resp.Header.Get("DPoP-Nonce"))
+	}
+	return resp, err
+}
+
+// nonceWanted reports whether resp, a 401 to req sent with the bound
+// token tok, asks for a proof with the server's nonce (RFC 9449 9) that
+// the refused proof did not carry, remembering that nonce.
+func (t *BearerTransport) nonceWanted(req *http.Request, tok *tokenhelper.Token, resp *http.Response) bool {
+	if tok.Type() != "DPoP" {
+		return false
+	}
+	if _, ok := t.DPoP.(tokenhelper.DPoPNonceProver); !ok {
+		return false
+	}
+	asked := false
+	for _, c := range resp.Header.Values("WWW-Authenticate") {
+		if len(c) > 5 && strings.EqualFold(c[:5], "DPoP ") && strings.Contains(c, tokenhelper.CodeUseDPoPNonce) {
+			asked = true
+		}
+	}
+	return asked && tokenhelper.RememberDPoPNonce(req.URL.String(), resp.Header.Get("DPoP-Nonce"))
+}
+
+// bodyAgain is a fresh copy of a replayable req's body.
+func bodyAgain(req *http.Request) (io.ReadCloser, error) {
+	if req.GetBody != nil && req.Body != nil && req.Body != http.NoBody {
+		return req.GetBody()
+	}
+	return req.Body, nil
 }
 
 // replayable reports whether req can be sent a second time.
