@@ -11,11 +11,14 @@
 // RESOURCE (the resources it knows, space-separated), CLIENT_JWKS
 // (optional: the public keys of the private_key_jwt client, a JWKS).
 // Clients: CLIENT_ID (client_secret_post), CLIENT_ID-basic
-// (client_secret_basic), CLIENT_ID-csjwt (client_secret_jwt), and with
+// (client_secret_basic), CLIENT_ID-csjwt (client_secret_jwt),
+// CLIENT_ID-dpop (client_secret_post, dpop_bound_access_tokens: its
+// token requests need a DPoP proof, RFC 9449, carrying the server's
+// nonce: the first answer is use_dpop_nonce), and with
 // CLIENT_JWKS CLIENT_ID-pkjwt (private_key_jwt). It prints one line, "listening <issuer URL>", when it is
 // ready, and nothing secret. On stderr it warns that it wants Node 22 LTS
 // and an adapter other than memory: both harmless here (Node 20.20 runs it).
-import { generateKeyPairSync } from "node:crypto";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import Provider, { errors } from "oidc-provider";
 
 const { CLIENT_ID, CLIENT_SECRET, RESOURCE, CLIENT_JWKS } = process.env;
@@ -44,6 +47,7 @@ function start(issuer) {
       client(CLIENT_ID, "client_secret_post"),
       client(CLIENT_ID + "-basic", "client_secret_basic"),
       client(CLIENT_ID + "-csjwt", "client_secret_jwt"),
+      { ...client(CLIENT_ID + "-dpop", "client_secret_post"), dpop_bound_access_tokens: true },
       ...(CLIENT_JWKS
         ? [{ ...client(CLIENT_ID + "-pkjwt", "private_key_jwt"), client_secret: undefined, jwks: JSON.parse(CLIENT_JWKS) }]
         : []),
@@ -52,6 +56,8 @@ function start(issuer) {
     jwks: { keys: [{ ...jwk, kid: "e2e", use: "sig", alg: "ES256" }] },
     features: {
       clientCredentials: { enabled: true },
+      // DPoP with server nonces, required of every proof (RFC 9449 8).
+      dPoP: { enabled: true, nonceSecret: randomBytes(32), requireNonce: () => true },
       devInteractions: { enabled: false },
       resourceIndicators: {
         enabled: true,
