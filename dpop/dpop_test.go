@@ -266,3 +266,29 @@ func BenchmarkCheck(b *testing.B) {
 		})
 	}
 }
+
+func TestParsePEM(t *testing.T) {
+	text, err := GeneratePEM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := ParsePEM(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, _ := ParsePEM(text)
+	if p.Thumbprint() != q.Thumbprint() {
+		t.Error("one key, two thumbprints")
+	}
+	proof, _ := p.ProofNonce("GET", "https://api.example/x?q", "tok", "n-1")
+	got, err := (&Checker{}).Check(proof, "GET", "https://api.example/x", "tok")
+	if err != nil || got.JKT != p.Thumbprint() || got.Nonce != "n-1" {
+		t.Errorf("a proof by the parsed key: got %+v, %v; want its thumbprint and nonce n-1", got, err)
+	}
+	rsa := "-----BEGIN RSA PRIVATE KEY-----\nMIIBOgIBAAJBAKj34GkxFhD90vcNLYLInFEX6Ppy1tPf9Cnzj4p4WGeKLs1Pt8Qu\n-----END RSA PRIVATE KEY-----\n"
+	for _, bad := range []string{"", "not pem", rsa, string(text[:len(text)/2])} {
+		if _, err := ParsePEM([]byte(bad)); err == nil || strings.Contains(err.Error(), "MII") {
+			t.Errorf("ParsePEM(%.20q): got %v, want an error that quotes nothing", bad, err)
+		}
+	}
+}

@@ -33,46 +33,54 @@ func (c *Cache) CredentialID(cfg tokenhelper.Config) (string, error) {
 
 // key reads the directory's key, creating it when there is none.
 func (c *Cache) key() ([]byte, error) {
-	path := filepath.Join(c.dir, keyFile)
-	for range 2 {
-		if k, err := readKey(path); err == nil {
-			return k, nil
-		} else if !errors.Is(err, os.ErrNotExist) {
-			return nil, err
-		}
-		if err := c.createKey(path); err != nil && !errors.Is(err, os.ErrExist) {
-			return nil, err
-		}
-		// Created here, or by another process first: read the one in place.
-	}
-	return nil, errors.New("filecache: the fingerprint key could not be created")
-}
-
-func readKey(path string) ([]byte, error) {
-	b, err := os.ReadFile(path)
+	text, err := c.keep(keyFile, func() ([]byte, error) {
+		k := make([]byte, 32)
+		rand.Read(k) // never fails (crypto/rand panics instead)
+		return []byte(hex.EncodeToString(k)), nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	k, err := hex.DecodeString(string(b))
+	k, err := hex.DecodeString(string(text))
 	if err != nil || len(k) != 32 {
-		return nil, errors.New("filecache: " + path + " is not a fingerprint key (remove it, or run tokenhelper logout)")
+		return nil, errors.New("filecache: " + filepath.Join(c.dir, keyFile) + " is not a fingerprint key (remove it, or run tokenhelper logout)")
 	}
 	return k, nil
 }
 
-// createKey writes a new key into a temporary 0600 file and links it to
-// path, which fails with ErrExist when another process was first: path
-// never holds a partial key and is never replaced.
-func (c *Cache) createKey(path string) error {
-	k := make([]byte, 32)
-	rand.Read(k) // never fails (crypto/rand panics instead)
+// keep reads the directory's file name, first creating it from fresh
+// when there is none.
+func (c *Cache) keep(name string, fresh func() ([]byte, error)) ([]byte, error) {
+	path := filepath.Join(c.dir, name)
+	for range 2 {
+		if b, err := os.ReadFile(path); err == nil {
+			return b, nil
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+		b, err := fresh()
+		if err != nil {
+			return nil, err
+		}
+		if err := c.create(path, b); err != nil && !errors.Is(err, os.ErrExist) {
+			return nil, err
+		}
+		// Created here, or by another process first: read the one in place.
+	}
+	return nil, errors.New("filecache: " + path + " could not be created")
+}
+
+// create writes b into a temporary 0600 file and links it to path, which
+// fails with ErrExist when another process was first: path never holds a
+// partial key and is never replaced.
+func (c *Cache) create(path string, b []byte) error {
 	f, err := os.CreateTemp(c.dir, ".tmp-key-*")
 	if err != nil {
 		return err
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp)
-	_, err = f.WriteString(hex.EncodeToString(k))
+	_, err = f.Write(b)
 	if err == nil {
 		err = f.Sync()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -385,6 +386,37 @@ func TestProcessUsageErrors(t *testing.T) {
 		r := h.run(t, nil, args...)
 		if r.code != 0 || r.stderr != "" || strings.Count(r.stdout, "Usage:") != 1 || !strings.Contains(r.stdout, "-client-secret-file") {
 			t.Errorf("%v: got %d, stderr %q, stdout\n%s\nwant 0 and the flags on stdout under one Usage line", args, r.code, r.stderr, r.stdout)
+		}
+	}
+}
+
+// TestProcessDPoPSettings: the DPoP settings' mistakes are one line and
+// exit 2 before anything is sent, naming the variable, never the key.
+func TestProcessDPoPSettings(t *testing.T) {
+	h := newHome(t)
+	custom := map[string]string{"TOKENHELPER_TOKEN_URL": "https://127.0.0.1:1/token", "TOKENHELPER_CLIENT_ID": "c"}
+	with := func(kv ...string) map[string]string {
+		m := maps.Clone(custom)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		args []string
+		want string
+	}{
+		{with("TOKENHELPER_DPOP", "maybe"), nil, `TOKENHELPER_DPOP must be "on" or "off"`},
+		{with("TOKENHELPER_DPOP_KEY", "k"), nil, "TOKENHELPER_DPOP_KEY is set without TOKENHELPER_DPOP=on"},
+		{with("TOKENHELPER_DPOP", "on", "TOKENHELPER_DPOP_KEY", "-----BEGIN PRIVATE KEY-----\nsecretish\n-----END PRIVATE KEY-----\n"), nil, "TOKENHELPER_DPOP_KEY must be a PEM private key"},
+		{map[string]string{"TOKENHELPER_PROVIDER": "aluma", "TOKENHELPER_CLIENT_ID": "c", "TOKENHELPER_CLIENT_SECRET": secret, "TOKENHELPER_DPOP": "on"}, nil, "TOKENHELPER_DPOP is for custom providers and workers only"},
+		{custom, []string{"--url", "http://api.example.com/x"}, "--url must be an absolute https URL"},
+		{custom, []string{"--url", "https://api.example.com/x", "--method", "GE T"}, "--method must be an HTTP method"},
+	} {
+		r := h.run(t, tc.env, append([]string{"token"}, tc.args...)...)
+		if r.code != exitConfig || r.stdout != "" || strings.Count(r.stderr, "\n") != 1 || !strings.Contains(r.stderr, tc.want) || strings.Contains(r.stderr, "secretish") {
+			t.Errorf("%v %v: got %d %q %q, want 2 and one line with %q", tc.env, tc.args, r.code, r.stdout, r.stderr, tc.want)
 		}
 	}
 }

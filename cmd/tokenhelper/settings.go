@@ -9,6 +9,7 @@ import (
 
 	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/assertion"
+	"github.com/tokenhelper/tokenhelper/dpop"
 )
 
 // setting is one configuration value: the environment variable (after
@@ -45,6 +46,8 @@ var settings = []setting{
 	{name: "SCOPE", flag: "scope", field: "Scope", help: "scope, replacing the profile's (Alphaus: openid)"},
 	{name: "AUDIENCE", flag: "audience", field: "Audience", help: "audience, replacing the profile's (required by Alluvial)"},
 	{name: "RESOURCE", flag: "resource", field: "Resource", list: true, help: "RFC 8707 resource indicator, an absolute URI (repeat the flag, or space-separate them in the variable)"},
+	{name: "DPOP", flag: "dpop", field: "DPoP", help: "custom or worker: on binds the tokens to a DPoP key (RFC 9449), kept 0600 in the cache directory; such a token works only with a proof, so token prints a request's two headers (--url) instead of the token alone"},
+	{name: "DPOP_KEY", flag: "dpop-key-file", secret: true, help: "with DPOP on: the key, a PEM EC P-256 or Ed25519 private key, instead of the cache directory's (the flag names a file)"},
 	{name: "WORKER", flag: "worker", field: "URL", help: "a tokenhelper worker's token URL: get tokens from it instead of a provider"},
 	{name: "ORIGIN", flag: "origin", help: "worker mode: the Origin sent, one of the worker's ALLOWED_ORIGINS"},
 	{name: "CALLER_TOKEN", flag: "caller-token-file", secret: true, help: "worker mode: a caller JWT for a worker with the caller gate (the flag names a file)"},
@@ -94,6 +97,10 @@ type resolved struct {
 	prefix string // TOKENHELPER_ or TOKENHELPER_<PROFILE>_
 	cfg    tokenhelper.Config
 	worker *tokenhelper.WorkerConfig
+	// dpop: DPOP is on; prover is the key, DPOP_KEY's, or the cache
+	// directory's once obtain has bound it.
+	dpop   bool
+	prover *dpop.Prover
 }
 
 // resolve reads the settings: a flag that was given, else the variable.
@@ -139,6 +146,22 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 	case v["WORKER"] != "" && (v["PROVIDER"] != "" || v["TOKEN_URL"] != "" || v["ISSUER"] != ""):
 		return r, configErr(settingNamed("WORKER"), "is set with a provider: choose "+r.prefix+"WORKER or "+r.prefix+"PROVIDER/TOKEN_URL")
 	}
+	switch strings.ToLower(v["DPOP"]) {
+	case "", "off", "false", "0":
+		if v["DPOP_KEY"] != "" {
+			return r, configErr(settingNamed("DPOP_KEY"), "is set without "+r.prefix+"DPOP=on")
+		}
+	case "on", "true", "1":
+		r.dpop = true
+		if k := v["DPOP_KEY"]; k != "" {
+			var err error
+			if r.prover, err = dpop.ParsePEM([]byte(k)); err != nil {
+				return r, configErr(settingNamed("DPOP_KEY"), "must be a PEM private key, EC P-256 or Ed25519")
+			}
+		}
+	default:
+		return r, configErr(settingNamed("DPOP"), `must be "on" or "off"`)
+	}
 	if v["WORKER"] != "" {
 		r.worker = &tokenhelper.WorkerConfig{URL: v["WORKER"], Origin: v["ORIGIN"]}
 		if t := v["CALLER_TOKEN"]; t != "" {
@@ -166,7 +189,10 @@ func (o *options) resolve(getenv func(string) string) (*resolved, error) {
 	if err = r.signer(v); err != nil {
 		return r, err
 	}
-	_, err = r.cfg.Resolved()
+	rc, err := r.cfg.Resolved()
+	if err == nil && r.dpop && rc.Provider != tokenhelper.ProviderCustom {
+		err = configErr(settingNamed("DPOP"), "is for custom providers and workers only: "+rc.Provider+" does not take DPoP proofs")
+	}
 	return r, err
 }
 

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tokenhelper/tokenhelper"
+	"github.com/tokenhelper/tokenhelper/dpop"
 	"github.com/tokenhelper/tokenhelper/filecache"
 	"github.com/tokenhelper/tokenhelper/nethttp"
 )
@@ -24,11 +26,20 @@ func (c *cli) token(ctx context.Context, args []string) int {
 	header := fs.Bool("header", false, "print an Authorization: Bearer … line instead of the token alone")
 	asJSON := fs.Bool("json", false, "print the whole token response as JSON (refresh and id tokens masked)")
 	reveal := fs.Bool("reveal", false, "with --json, show the refresh and id tokens too")
+	url := fs.String("url", "", "print the headers of one request to this URL: Authorization, and for a DPoP-bound token (DPOP on) a DPoP line with a proof for it; for curl -H @<(tokenhelper token --url URL) URL")
+	method := fs.String("method", "GET", "with --url: the request's method")
+	nonce := fs.String("dpop-nonce", "", "with --url: the API's DPoP-Nonce, when it asked for one (use_dpop_nonce)")
 	if code, ok := c.parse(fs, args); !ok {
 		return code
 	}
 	if fs.NArg() > 0 {
 		return c.usageError("token", "takes no arguments")
+	}
+	if *url != "" && tokenhelper.CheckURL(*url) != nil {
+		return c.usageError("token", "--url must be an absolute https URL (http only on loopback) without user info or fragment")
+	}
+	if *method == "" || strings.ContainsFunc(*method, func(r rune) bool { return r <= ' ' || r >= 0x7f }) {
+		return c.usageError("token", "--method must be an HTTP method")
 	}
 	r, err := o.resolve(c.getenv)
 	if err != nil {
@@ -40,9 +51,17 @@ func (c *cli) token(ctx context.Context, args []string) int {
 	if err != nil {
 		return c.fail(err, r.prefix)
 	}
-	switch {
+	switch bound := tok.Type() == "DPoP"; {
 	case *asJSON:
 		err = writeJSON(c.stdout, shown(tok, *reveal, c.clock()))
+	case *url != "" && bound:
+		err = c.dpopHeaders(r, tok, *method, *url, *nonce)
+	case *url != "":
+		_, err = fmt.Fprintln(c.stdout, "Authorization: "+tok.AuthorizationHeader())
+	case bound:
+		// Printed alone it would be sent as a bearer token and refused:
+		// say how to get a usable pair instead.
+		return c.usageError("token", "the token is DPoP-bound (RFC 9449): alone it is refused; print a request's two headers with --url URL [--method M], as in curl -H @<(tokenhelper token --url URL) URL")
 	case *header:
 		_, err = fmt.Fprintln(c.stdout, "Authorization: "+tok.AuthorizationHeader())
 	default:
@@ -133,6 +152,9 @@ func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper
 			opts = append(opts, tokenhelper.WithCache(store), tokenhelper.WithCoordinator(store), tokenhelper.WithCredentialID(id))
 		}
 	}
+	if err := c.bindDPoP(r, store); err != nil {
+		return nil, err
+	}
 	var src *tokenhelper.Source
 	var err error
 	if r.worker == nil {
@@ -163,6 +185,45 @@ func (c *cli) obtain(ctx context.Context, r *resolved, o *options) (*tokenhelper
 		logf("token from %s, valid for %s", from, tok.Remaining(c.clock()).Round(time.Second))
 	}
 	return tok, err
+}
+
+// bindDPoP gives a Config or worker with DPOP on its key: DPOP_KEY's,
+// else the cache directory's (made on first use), else, with --no-cache,
+// a key of this invocation only (its token is good for this one call).
+func (c *cli) bindDPoP(r *resolved, store *filecache.Cache) error {
+	if !r.dpop {
+		return nil
+	}
+	var err error
+	switch {
+	case r.prover != nil:
+	case store != nil:
+		r.prover, err = store.DPoPProver()
+	default:
+		r.prover, err = dpop.GenerateProver()
+	}
+	if err != nil {
+		return &tokenhelper.Error{Kind: tokenhelper.ErrConfig, Code: tokenhelper.CodeConfig, Field: "DPoP",
+			Description: "no DPoP key: " + err.Error()}
+	}
+	if r.worker != nil {
+		r.worker.DPoP = r.prover
+	} else {
+		r.cfg.DPoP = r.prover
+	}
+	return nil
+}
+
+// dpopHeaders prints the two headers of one request with a DPoP-bound
+// token: Authorization: DPoP <token>, and a fresh proof for the method
+// and URL (RFC 9449 7.1), with the API's nonce when given.
+func (c *cli) dpopHeaders(r *resolved, tok *tokenhelper.Token, method, url, nonce string) error {
+	proof, err := r.prover.ProofNonce(method, url, tok.AccessToken, nonce)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(c.stdout, "Authorization: %s\nDPoP: %s\n", tok.AuthorizationHeader(), proof)
+	return err
 }
 
 // fixedClock is a Clock reading now, for tests; it sleeps for real.

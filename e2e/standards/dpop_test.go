@@ -3,12 +3,17 @@
 package standardse2e_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -221,3 +226,86 @@ type onlyToken struct{ tok *tokenhelper.Token }
 
 func (o onlyToken) Token(context.Context) (*tokenhelper.Token, error) { return o.tok, nil }
 func (o onlyToken) Invalidate(context.Context, *tokenhelper.Token)    {}
+
+// TestCommandDPoPAtOIDCProvider: with TOKENHELPER_DPOP=on, `tokenhelper
+// token` gets a DPoP-bound token from oidc-provider (nonce included) but
+// refuses to print it alone (exit 2, nothing on stdout); with --url it
+// prints the Authorization: DPoP and DPoP lines of one request, which an
+// API checking the proof accepts (after asking for its nonce, given back
+// with --dpop-nonce); the next invocation takes the token from the cache
+// with the same key (kept 0600 in the cache directory). Without DPOP the
+// same client is refused by the provider (exit 3).
+func TestCommandDPoPAtOIDCProvider(t *testing.T) {
+	p := startOIDC(t)
+	api := newBoundAPI(t, p)
+	bin := buildCommand(t)
+	home := t.TempDir()
+	env := []string{"HOME=" + home, "XDG_CACHE_HOME=" + filepath.Join(home, "cache"),
+		"TOKENHELPER_TOKEN_URL=" + p.issuer + "/token", "TOKENHELPER_CLIENT_ID=" + clientID + "-dpop",
+		"TOKENHELPER_CLIENT_SECRET=" + clientSecret, "TOKENHELPER_RESOURCE=" + resource}
+	run := func(extra []string, args ...string) (int, string, string) {
+		t.Helper()
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(slices.Clone(env), extra...)
+		var out, errOut bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errOut
+		var ee *exec.ExitError
+		if err := cmd.Run(); err != nil && !errors.As(err, &ee) {
+			t.Fatal(err)
+		}
+		if strings.Contains(out.String()+errOut.String(), clientSecret) {
+			t.Errorf("%v: the client secret is in the output", args)
+		}
+		return cmd.ProcessState.ExitCode(), out.String(), errOut.String()
+	}
+	on := []string{"TOKENHELPER_DPOP=on"}
+
+	code, out, errOut := run(on, "token", "-v")
+	if code != 2 || out != "" || !strings.Contains(errOut, "the token is DPoP-bound (RFC 9449): alone it is refused") || !strings.Contains(errOut, "HTTP 400") {
+		t.Fatalf("token with DPOP on: got %d %q %q, want 2, nothing on stdout, after a use_dpop_nonce 400", code, out, errOut)
+	}
+	call := func(headers string) *http.Response {
+		t.Helper()
+		req, _ := http.NewRequest("POST", api.URL+"/v1/items?x=1", strings.NewReader("{}"))
+		for _, line := range strings.Split(strings.TrimSpace(headers), "\n") {
+			k, v, _ := strings.Cut(line, ": ")
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	url := api.URL + "/v1/items?x=1"
+	code, out, errOut = run(on, "token", "-v", "--method", "POST", "--url", url)
+	if code != 0 || strings.Count(out, "\n") != 2 || !strings.HasPrefix(out, "Authorization: DPoP ey") || !strings.Contains(out, "\nDPoP: ey") || !strings.Contains(errOut, "token from the cache") {
+		t.Fatalf("token --url: got %d %q %q, want the two lines, the token from the cache", code, out, errOut)
+	}
+	resp := call(out)
+	if resp.StatusCode != 401 || resp.Header.Get("DPoP-Nonce") != apiNonce {
+		t.Fatalf("first call: got %d, nonce %q; want the API's use_dpop_nonce", resp.StatusCode, resp.Header.Get("DPoP-Nonce"))
+	}
+	_, out, _ = run(on, "token", "--method", "POST", "--url", url, "--dpop-nonce", apiNonce)
+	if resp := call(out); resp.StatusCode != 200 {
+		t.Errorf("with the nonce: got %d, want 200", resp.StatusCode)
+	}
+	if resp := call(out); resp.StatusCode != 401 {
+		t.Errorf("the same proof again: got %d, want 401 (a replay)", resp.StatusCode)
+	}
+	_, out2, _ := run(on, "token", "--method", "GET", "--url", url, "--dpop-nonce", apiNonce)
+	if resp := call(out2); resp.StatusCode != 401 {
+		t.Errorf("a GET proof for a POST: got %d, want 401", resp.StatusCode)
+	}
+	if got := api.verdicts(); got != "use_dpop_nonce,ok,invalid_dpop_proof,invalid_dpop_proof" {
+		t.Errorf("API verdicts: got %s", got)
+	}
+	fi, err := os.Stat(filepath.Join(home, "cache", "tokenhelper", "dpop.pem"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the key file: got %v, %v; want 0600", fi, err)
+	}
+	if code, out, errOut := run(nil, "token", "--no-cache"); code != 3 || out != "" || !strings.Contains(errOut, "invalid_grant") {
+		t.Errorf("without DPOP: got %d %q %q, want 3 invalid_grant", code, out, errOut)
+	}
+}
