@@ -112,7 +112,7 @@ func (c Config) Resolved() (Config, error) {
 			return c, configError("AuthStyle", p.ID+" takes the client credentials in the body")
 		}
 		if c.DPoP != nil {
-			return c, configError("DPoP", p.ID+" does not accept DPoP proofs (custom providers only)")
+			return c, configError("DPoP", "is for custom providers only: "+p.ID+" takes no DPoP proofs")
 		}
 	}
 	if c.Encoding < EncodingMultipart || c.Encoding > EncodingJSON {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/assertion"
+	"github.com/tokenhelper/tokenhelper/dpop"
 )
 
 // Names of the settings, as Worker vars and secrets (.dev.vars locally).
@@ -45,6 +46,15 @@ const (
 // DPoP binding of minted tokens (RFC 9449), mode mint only.
 const VarDPoP = "DPOP" // "off", "allowed" (default) or "required"
 
+// VarTokenDPoPKey is the Worker's own DPoP key towards the provider and
+// the upstream (RFC 9449; custom providers, mode mint only): a PEM EC
+// P-256 or Ed25519 private key, a secret. When set, each token request
+// carries a proof by it, the provider binds its token to it, and each
+// /api/ call upstream carries a proof too. A secret rather than a key
+// made per isolate: every isolate and the TOKEN_HOLDER object must prove
+// the one key the shared token is bound to.
+const VarTokenDPoPKey = "TOKEN_DPOP_KEY"
+
 // fieldVars maps a tokenhelper.Error Field to the variable that sets it.
 var fieldVars = map[string]string{
 	"Provider":     VarProvider,
@@ -53,6 +63,7 @@ var fieldVars = map[string]string{
 	"Issuer":       VarIssuer,
 	"AuthStyle":    VarAuthStyle,
 	"Assertion":    VarAssertionKey,
+	"DPoP":         VarTokenDPoPKey,
 	"GrantType":    VarGrantType,
 	"ClientID":     VarClientID,
 	"ClientSecret": VarClientSecret,
@@ -178,6 +189,16 @@ func Load(getenv func(string) string) (*Settings, error) {
 	}
 	if err := loadSigner(&cfg, getenv); err != nil {
 		return s, err
+	}
+	if key := strings.TrimSpace(getenv(VarTokenDPoPKey)); key != "" {
+		if s.Mint == nil {
+			// In mode pass the browser gets the provider token, and
+			// never the key that must prove it.
+			return s, &ConfigError{VarTokenDPoPKey, "needs MODE=mint: a DPoP-bound provider token is useless to the browser without the Worker's key"}
+		}
+		if cfg.DPoP, err = dpop.ParsePEM([]byte(key)); err != nil {
+			return s, &ConfigError{VarTokenDPoPKey, "must be a PEM private key, EC P-256 or Ed25519"}
+		}
 	}
 	r, err := cfg.Resolved()
 	if err != nil {

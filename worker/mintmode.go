@@ -99,7 +99,7 @@ func (h *Handler) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeMisconfigured(w, fromCoreError(err))
 		return
 	}
-	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token),
+	p := &apiproxy.Proxy{Upstream: s.Mint.Upstream, Transport: h.Transport, Token: src.Token, Invalidate: src.Invalidate, Timeout: h.timeout(), Redact: scrubber(s.Token), DPoP: s.Token.DPoP,
 		Public: issuer(r) + h.Base + "/api", Refused: h.refuse}
 	if h.PlanAPI {
 		// The entry module forwards, streaming the bodies (see Plan).

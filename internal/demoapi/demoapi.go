@@ -1,11 +1,14 @@
 // Package demoapi is a loopback API for tests and `./build.sh dev`: it
 // accepts only a bearer token that verifies against the demo provider's
 // keys, and echoes back what it received, so a test can see exactly what a
-// proxy forwarded.
+// proxy forwarded. A token bound to a DPoP key (cnf.jkt, RFC 9449) is
+// accepted only as "Authorization: DPoP" with a proof by that key for
+// the request (and the API's nonce, see SetDPoPNonce).
 package demoapi
 
 import (
 	"encoding/json"
+	"github.com/tokenhelper/tokenhelper/dpop"
 	"github.com/tokenhelper/tokenhelper/verify"
 	"io"
 	"net/http"
@@ -17,9 +20,11 @@ import (
 // API is the demo API, an http.Handler.
 type API struct {
 	// Keys verify the bearer token (the demo provider's JWKS).
-	Keys verify.KeySet
+	Keys   verify.KeySet
+	proofs dpop.Checker
 
 	mu       sync.Mutex
+	nonce    string // see SetDPoPNonce
 	reject   int
 	received []Echo
 }
@@ -54,8 +59,21 @@ func (a *API) Received() []Echo {
 // sets a cookie and a CORS header (which a proxy must not pass on).
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	claims, err := verify.JWT(tok, a.Keys, verify.Options{})
+	ok := scheme == "Bearer"
+	if cnf, _ := claims["cnf"].(map[string]any); err == nil && cnf != nil {
+		if challenge := a.checkDPoP(r, scheme, tok, cnf); challenge != "" {
+			w.Header().Set("WWW-Authenticate", challenge)
+			if strings.Contains(challenge, "use_dpop_nonce") {
+				w.Header().Set("DPoP-Nonce", a.dpopNonce())
+			}
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":"invalid_token"}`)
+			return
+		}
+		ok = true
+	}
 	a.mu.Lock()
 	rejected := a.reject > 0
 	if rejected && ok && err == nil {
@@ -88,4 +106,35 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Access-Control-Allow-Origin", "*")
 	}
 	json.NewEncoder(w).Encode(e)
+}
+
+// checkDPoP checks the proof of a call with a DPoP-bound token, returning
+// the WWW-Authenticate challenge of a refusal, or "" when it is good.
+func (a *API) checkDPoP(r *http.Request, scheme, tok string, cnf map[string]any) string {
+	if scheme != "DPoP" {
+		return `DPoP error="invalid_token", error_description="a DPoP-bound token needs Authorization: DPoP and a proof"`
+	}
+	p, err := a.proofs.Check(r.Header.Get("DPoP"), r.Method, "http://"+r.Host+r.URL.Path, tok)
+	if err != nil || p.JKT != cnf["jkt"] {
+		return `DPoP error="invalid_dpop_proof"`
+	}
+	if n := a.dpopNonce(); n != "" && p.Nonce != n {
+		return `DPoP error="use_dpop_nonce"`
+	}
+	return ""
+}
+
+// SetDPoPNonce makes n the nonce every DPoP proof must carry (RFC 9449
+// 9; "" for none): a proof without it is answered 401 use_dpop_nonce
+// with a DPoP-Nonce header.
+func (a *API) SetDPoPNonce(n string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.nonce = n
+}
+
+func (a *API) dpopNonce() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nonce
 }

@@ -77,6 +77,9 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, p *profile,
 	resp, oe := s.grant(req)
 	out := outcome{fault: fault}
 	if oe != nil {
+		if oe.code == "use_dpop_nonce" {
+			w.Header().Set("DPoP-Nonce", s.opts.DPoPNonce)
+		}
 		out = answerError(w, oe)
 		out.fault = fault
 		return out
@@ -122,6 +125,9 @@ func (s *Server) grant(req *tokenRequest) (*tokenResponse, *oauthError) {
 	}
 	g := grantInfo{profile: p, clientID: clientID, subject: clientID, audience: p.id}
 	if oe := s.dialect(req, grantType, &g); oe != nil {
+		return nil, oe
+	}
+	if oe := s.checkDPoP(req, &g); oe != nil {
 		return nil, oe
 	}
 
@@ -250,6 +256,9 @@ func (s *Server) issue(g grantInfo, oldRefresh string) (*tokenResponse, *oauthEr
 		IDToken:     id,
 		TokenType:   g.profile.tokenType,
 		ExpiresIn:   expiresIn,
+	}
+	if g.jkt != "" {
+		resp.TokenType = "DPoP"
 	}
 	if g.profile.refresh {
 		resp.RefreshToken = s.refresh.issue(g)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tokenhelper/tokenhelper/dpop"
 )
 
 // Defaults used for zero Options fields. They are public demo values, fit
@@ -40,6 +42,10 @@ type Options struct {
 	// Audiences are accepted by the alluvial profiles in addition to their
 	// own API audience.
 	Audiences []string
+	// DPoPNonce, when set, is the nonce every DPoP proof to the custom
+	// profile must carry (RFC 9449 8): a proof without it is answered
+	// use_dpop_nonce with a DPoP-Nonce header.
+	DPoPNonce string
 	// Now is the clock for iat and exp (default time.Now).
 	Now func() time.Time
 	// OnRequest, when set, is called after every token request with its log
@@ -53,6 +59,7 @@ type Server struct {
 	opts    Options
 	keys    *signer
 	refresh refreshStore
+	proofs  dpop.Checker // DPoP proofs at the custom profile (see checkDPoP)
 
 	mu     sync.Mutex
 	count  int

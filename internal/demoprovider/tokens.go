@@ -62,6 +62,8 @@ type grantInfo struct {
 	// resources (custom profile) replace audience in aud: one resource
 	// as a string, several as an array (RFC 7519 4.1.3).
 	resources []string
+	// jkt binds the access token to a DPoP key (cnf.jkt, RFC 9449 6.1).
+	jkt string
 }
 
 // mint signs an access token and, when withID is set, an id_token for g.
@@ -81,6 +83,9 @@ func (s *Server) mint(g grantInfo, withID bool) (access, id string, expiresIn in
 	if g.scope != "" {
 		claims["scope"] = g.scope
 	}
+	if g.jkt != "" {
+		claims["cnf"] = map[string]string{"jkt": g.jkt}
+	}
 	switch len(g.resources) {
 	case 0:
 	case 1:
@@ -96,6 +101,7 @@ func (s *Server) mint(g grantInfo, withID bool) (access, id string, expiresIn in
 		for k, v := range claims {
 			idClaims[k] = v
 		}
+		delete(idClaims, "cnf")      // an id_token is no access token
 		idClaims["aud"] = g.clientID // OpenID Connect Core 2: aud holds the client id
 		idClaims["jti"] = randomString(16)
 		idClaims["name"] = g.subject

@@ -138,7 +138,9 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	tok, err := p.Token(ctx)
 	refused := r.Header.Get(RefusedHeader)
-	if err == nil && refused != "" && TokenID(tok) == refused {
+	asked := err == nil && refused != "" && TokenID(tok) == refused &&
+		p.nonceAsked(target, tok, "DPoP error=\""+tokenhelper.CodeUseDPoPNonce+"\"", r.Header.Get(NonceHeader))
+	if err == nil && refused != "" && TokenID(tok) == refused && !asked {
 		var next *tokenhelper.Token
 		if next, err = p.renewed(ctx, tok); err == nil && next == nil {
 			w.Header().Set(PlanHeader, "1")
@@ -152,7 +154,10 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	header := forwardHeaders(r)
-	header["Authorization"] = tok.AuthorizationHeader()
+	if err := p.authorize(ctx, header, r.Method, target, tok); err != nil {
+		p.fail(w, err)
+		return
+	}
 	timeout := p.Timeout
 	if timeout == 0 {
 		timeout = 30 * time.Second

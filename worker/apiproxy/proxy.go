@@ -55,6 +55,10 @@ type Proxy struct {
 	// to which an upstream Location under Upstream is rebased (see
 	// Rebase); "" drops every Location on the upstream's origin.
 	Public string
+	// DPoP is the Worker's key, which the provider token may be bound to
+	// (TOKEN_DPOP_KEY): a DPoP-bound token goes upstream as
+	// "Authorization: DPoP" with a fresh proof by it.
+	DPoP tokenhelper.DPoPProver
 	// Refused, when set, is told of each call refused before any upstream
 	// request, by reason ("path_refused", "body_too_large"), for the
 	// worker's summarised refusal logs. It never changes the answer.
@@ -147,7 +151,9 @@ func (p *Proxy) call(ctx context.Context, method, target string, header map[stri
 		for k, v := range header {
 			h[k] = v
 		}
-		h["Authorization"] = tok.AuthorizationHeader()
+		if err := p.authorize(ctx, h, method, target, tok); err != nil {
+			return nil, err
+		}
 		timeout := p.Timeout
 		if timeout == 0 {
 			timeout = 30 * time.Second
@@ -164,6 +170,10 @@ func (p *Proxy) call(ctx context.Context, method, target string, header map[stri
 		resp.Body = cancelOnClose{resp.Body, cancel}
 		if resp.Status != http.StatusUnauthorized || attempt == 2 {
 			return resp, nil
+		}
+		if p.nonceAsked(target, tok, resp.Header["www-authenticate"], resp.Header["dpop-nonce"]) {
+			resp.Body.Close() // the same token again, with the upstream's nonce
+			continue
 		}
 		next, err := p.renewed(ctx, tok)
 		if err == nil && next == nil {
@@ -208,6 +218,8 @@ func (p *Proxy) fail(w http.ResponseWriter, err error) {
 		respond.Error(w, http.StatusGatewayTimeout, "upstream_timeout", err.Error())
 	case errors.Is(err, errUnavailable):
 		respond.Error(w, http.StatusBadGateway, "upstream_unavailable", err.Error())
+	case errors.Is(err, errNoProof):
+		respond.Error(w, http.StatusInternalServerError, "server_error", err.Error())
 	default:
 		respond.FromCore(err, p.Redact).Write(w)
 	}
