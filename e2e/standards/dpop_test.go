@@ -34,6 +34,7 @@ import (
 type boundAPI struct {
 	*httptest.Server
 	checker dpop.Checker
+	nonce   string // the nonce it demands (apiNonce; "" for none), set before use
 	mu      sync.Mutex
 	seen    []string
 }
@@ -41,7 +42,7 @@ type boundAPI struct {
 const apiNonce = "api-nonce-1"
 
 func newBoundAPI(t *testing.T, p *oidcProvider) *boundAPI {
-	a := &boundAPI{}
+	a := &boundAPI{nonce: apiNonce}
 	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		verdict := a.check(p, r)
 		a.mu.Lock()
@@ -51,7 +52,7 @@ func newBoundAPI(t *testing.T, p *oidcProvider) *boundAPI {
 		case "ok":
 			fmt.Fprintf(w, "hello %s", r.URL.RawQuery)
 		case "use_dpop_nonce":
-			w.Header().Set("DPoP-Nonce", apiNonce)
+			w.Header().Set("DPoP-Nonce", a.nonce)
 			fallthrough
 		default:
 			w.Header().Set("WWW-Authenticate", `DPoP algs="ES256 EdDSA", error="`+verdict+`"`)
@@ -79,7 +80,7 @@ func (a *boundAPI) check(p *oidcProvider, r *http.Request) string {
 		return "invalid_token" // a bearer token, not bound
 	case err != nil || proof.JKT != jkt:
 		return "invalid_dpop_proof"
-	case proof.Nonce != apiNonce:
+	case proof.Nonce != a.nonce:
 		return "use_dpop_nonce"
 	}
 	return "ok"
