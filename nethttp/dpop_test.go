@@ -196,3 +196,22 @@ func TestBoundTokenNeedsItsKey(t *testing.T) {
 		t.Errorf("another key's proof: got %d, API %q; want 401 no valid proof (twice: the 401 renews the token once, as for any token)", resp.StatusCode, api)
 	}
 }
+
+// ExampleNewClient_dPoP is the README's DPoP snippet: compiled, not run
+// (it names a provider that is not there).
+func ExampleNewClient_dPoP() {
+	key, err := dpop.GenerateProver() // a key of this process; dpop.ParsePEM for a kept one
+	if err != nil {
+		panic(err)
+	}
+	client := &tokenhelper.Client{Transport: nethttp.New(nil)}
+	src, err := tokenhelper.NewSource(client, tokenhelper.Config{
+		TokenURL: "https://idp.example.com/oauth2/token", ClientID: "my-client",
+		ClientSecret: "…", DPoP: key,
+	})
+	if err != nil {
+		panic(err)
+	}
+	api := nethttp.NewClient(src, nil) // Authorization: DPoP <token>, DPoP: <proof> on each request
+	_ = api
+}
