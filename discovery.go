@@ -137,10 +137,15 @@ func (c *Client) Discover(ctx context.Context, issuer string) (*Metadata, error)
 }
 
 // Configure returns cfg with the token endpoint of m, after checking that
-// the server lists cfg's client authentication: an [ErrConfig] otherwise.
+// the server lists cfg's client authentication and, with Config.DPoP,
+// its key's proof algorithm when the server lists any: an [ErrConfig]
+// otherwise.
 func (m *Metadata) Configure(cfg Config) (Config, error) {
 	if !m.Supports(cfg.AuthStyle) {
 		return cfg, configError("AuthStyle", "the issuer's metadata does not list "+cfg.AuthStyle.Method()+" in token_endpoint_auth_methods_supported")
+	}
+	if a, ok := cfg.DPoP.(interface{ Alg() string }); ok && len(m.DPoPAlgs) > 0 && !slices.Contains(m.DPoPAlgs, a.Alg()) {
+		return cfg, configError("DPoP", "the issuer's metadata does not list "+a.Alg()+" in dpop_signing_alg_values_supported")
 	}
 	cfg.TokenURL = m.TokenEndpoint
 	return cfg, nil

@@ -3,6 +3,7 @@ package tokenhelper
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -48,5 +49,28 @@ func TestDPoPNonceMemory(t *testing.T) {
 	}
 	if got, _ := DPoPProof(ctx, p, "GET", "https://nonce.example/api", "t"); got != "proof GET https://nonce.example/api t" {
 		t.Errorf("another port: got %q, want no nonce (another server's)", got)
+	}
+}
+
+// algProver is a keyProver whose proofs name an algorithm.
+type algProver struct{ keyProver }
+
+func (algProver) Alg() string { return "EdDSA" }
+
+// Discovered metadata that lists DPoP algorithms without the key's is a
+// configuration error before any token request; one that lists none
+// (the server may still take proofs) is not.
+func TestConfigureDPoPAlgs(t *testing.T) {
+	cfg := Config{Issuer: "https://as.example", ClientID: "c", DPoP: algProver{"k"}}
+	m := &Metadata{Issuer: "https://as.example", TokenEndpoint: "https://as.example/token", DPoPAlgs: []string{"ES256"}}
+	var e *Error
+	if _, err := m.Configure(cfg); !errors.As(err, &e) || e.Field != "DPoP" || !strings.Contains(e.Description, "EdDSA") {
+		t.Errorf("ES256 only: got %v, want a DPoP config error naming EdDSA", err)
+	}
+	for _, algs := range [][]string{nil, {"ES256", "EdDSA"}} {
+		m.DPoPAlgs = algs
+		if got, err := m.Configure(cfg); err != nil || got.TokenURL != m.TokenEndpoint {
+			t.Errorf("algs %v: got %v, %v; want the token endpoint", algs, got.TokenURL, err)
+		}
 	}
 }

@@ -50,6 +50,10 @@ func GenerateProver() (*Prover, error) {
 	return NewProver(k)
 }
 
+// Alg is the proofs' algorithm: "ES256" or "EdDSA" (RFC 9449 5.1's
+// dpop_signing_alg_values_supported names it).
+func (p *Prover) Alg() string { return p.method.Alg() }
+
 // Thumbprint is the key's RFC 7638 thumbprint, the cnf.jkt of the tokens
 // bound to it.
 func (p *Prover) Thumbprint() string { return p.jwk.Thumbprint() }

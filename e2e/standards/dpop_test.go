@@ -178,6 +178,14 @@ func TestCoreDPoPAtOIDCProvider(t *testing.T) {
 		t.Errorf("with the remembered nonce: got %v after %s, want a token after one 200", err, sent2)
 	}
 
+	// Discovered from the issuer, whose metadata lists the DPoP
+	// algorithms: ES256 is among them.
+	byIssuer := cfg
+	byIssuer.TokenURL, byIssuer.Issuer = "", p.issuer
+	if tok, err := (&tokenhelper.Client{Transport: nethttp.New(nil)}).Token(ctx, byIssuer); err != nil || tok.TokenType != "DPoP" {
+		t.Errorf("with ISSUER: got %v, %v; want a DPoP token", tok, err)
+	}
+
 	// The same client without a proof: refused by the provider.
 	noKey := cfg
 	noKey.DPoP = nil
