@@ -419,4 +419,9 @@ func TestProcessDPoPSettings(t *testing.T) {
 			t.Errorf("%v %v: got %d %q %q, want 2 and one line with %q", tc.env, tc.args, r.code, r.stdout, r.stderr, tc.want)
 		}
 	}
+	// request shows where the proof goes, masked (nothing is sent).
+	r := h.run(t, with("TOKENHELPER_DPOP", "on"), "request")
+	if r.code != 0 || !strings.Contains(r.stdout, "\nDpop: ****\n") {
+		t.Errorf("request with DPOP on: got %d %q %q, want the DPoP header masked", r.code, r.stdout, r.stderr)
+	}
 }

@@ -45,6 +45,11 @@ func (c *cli) request(args []string) int {
 	if err != nil {
 		return c.fail(err, r.prefix)
 	}
+	if r.dpop {
+		// Each one sent carries a fresh proof by the key (one use, a
+		// minute or two): shown masked, as the proof itself is.
+		req.Header["Dpop"] = tokenhelper.Mask
+	}
 	if *curl {
 		fmt.Fprintln(c.stdout, req.Curl())
 		return exitOK
