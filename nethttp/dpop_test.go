@@ -215,3 +215,22 @@ func ExampleNewClient_dPoP() {
 	api := nethttp.NewClient(src, nil) // Authorization: DPoP <token>, DPoP: <proof> on each request
 	_ = api
 }
+
+// NewClient takes the key of a worker Source too (WorkerConfig.DPoP).
+func TestNewClientDPoPWorkerSource(t *testing.T) {
+	s := newDPoPServer(t, "")
+	prover, _ := dpop.GenerateProver()
+	src, err := tokenhelper.NewWorkerSource(&tokenhelper.Client{Transport: nethttp.New(nil)},
+		tokenhelper.WorkerConfig{URL: s.URL + "/token", DPoP: prover})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := nethttp.NewClient(src, nil).Get(s.URL + "/api/x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if tokenReqs, api := s.seen(); resp.StatusCode != 200 || tokenReqs != "ok" || api != "ok" {
+		t.Errorf("got %d, token %q, API %q; want 200 after one bound token", resp.StatusCode, tokenReqs, api)
+	}
+}
