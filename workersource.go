@@ -37,7 +37,7 @@ type WorkerConfig struct {
 	// DPoP, when set, sends a DPoP proof by the caller's key with each
 	// POST (RFC 9449 5), so that a Worker with DPOP allowed or required
 	// hands out tokens bound to that key (token_type "DPoP"), good only
-	// with a proof by it at the Worker's /api/ (dpop.Transport adds one).
+	// with a proof by it at the Worker's /api/ (nethttp.NewClient adds one).
 	// Tokens are cached under the key's thumbprint: another key never
 	// gets them.
 	DPoP DPoPProver

@@ -50,7 +50,7 @@ func TestGoCallerThroughAWorker(t *testing.T) {
 	client := &tokenhelper.Client{Transport: nethttp.New(nil)}
 	call := func(p *dpop.Prover, src *tokenhelper.Source) int {
 		t.Helper()
-		hc := &http.Client{Transport: &dpop.Transport{Source: src, Prover: p}}
+		hc := &http.Client{Transport: &nethttp.BearerTransport{Source: src, DPoP: p}}
 		req, _ := http.NewRequestWithContext(context.Background(), "GET", w.URL+"/api/items?id=1", nil)
 		req.Header.Set("Origin", origin)
 		res, err := hc.Do(req)
