@@ -4,14 +4,61 @@
 // BroadcastChannel hands its token to the others; both are event-loop
 // APIs, so this part is JavaScript, and Go's Cache and Coordinator (wasm/
 // shared.go) only call it. Everything is in memory: nothing goes to
-// localStorage, sessionStorage or IndexedDB (but the DPoP key, below). Names and messages are keyed
-// by the core's cache key, a hash of the options without the secret and
-// the password; a message holds an access token with its type and expiry,
-// or a failure's code, status and window: never a refresh token, an ID
-// token or a secret.
+// localStorage, sessionStorage or IndexedDB (but the DPoP key, below).
+// Names and messages are keyed by the core's cache key, a hash of the
+// options without the secret and the password, followed by a fingerprint
+// of the credentials (credentialName, below), so that a tab given a wrong
+// secret neither receives nor replaces the tokens of the right one; a
+// message holds an access token with its type and expiry, or a failure's
+// code, status and window: never a refresh token, an ID token or a secret.
 
 export function canShareTabs() {
-  return typeof BroadcastChannel === "function" && typeof globalThis.navigator?.locks?.request === "function";
+  return (
+    typeof BroadcastChannel === "function" &&
+    typeof globalThis.navigator?.locks?.request === "function" &&
+    typeof globalThis.crypto?.subtle?.deriveBits === "function"
+  );
+}
+
+// fingerprintIterations is the PBKDF2 cost of a credential fingerprint,
+// the Worker's (worker/README, "Credentials in the key"). The names it
+// ends up in (BroadcastChannel, Web Locks) are seen only by scripts of
+// the same origin, which can read the page's secrets anyway: the
+// fingerprint is there to tell credentials apart, the iterations only
+// make it no cheaper to test guesses with than the Worker's.
+const fingerprintIterations = 2000;
+
+/**
+ * credentialName resolves to the name under which a source's tokens are
+ * shared: key (the core's cache key) followed by "-" and the fingerprint
+ * of the credentials in options, the same as Go's fingerprint.Slow(cfg,
+ * 2000) (PBKDF2-HMAC-SHA256 of the length-prefixed client secret,
+ * password and refresh token, salted with the cache key, 16 bytes in
+ * hex), with a private_key_jwt key appended when there is one; key alone
+ * when options hold no credential. Computed with WebCrypto: the browser's
+ * WebAssembly carries no cryptography (the core's cache key is FNV).
+ */
+export async function credentialName(key, options) {
+  const parts = [options?.clientSecret, options?.password, options?.refreshToken];
+  if (options?.clientAssertionKey) parts.push(options.clientAssertionKey);
+  if (!parts.some((p) => typeof p === "string" && p !== "")) return key;
+  const enc = new TextEncoder();
+  const chunks = [];
+  for (const p of parts) {
+    const b = enc.encode(typeof p === "string" ? p : "");
+    const len = new Uint8Array(4);
+    new DataView(len.buffer).setUint32(0, b.length);
+    chunks.push(len, b);
+  }
+  const material = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  chunks.reduce((at, c) => (material.set(c, at), at + c.length), 0);
+  const base = await crypto.subtle.importKey("raw", material, "PBKDF2", false, ["deriveBits"]);
+  const bits = await crypto.subtle.deriveBits(
+    { name: "PBKDF2", hash: "SHA-256", salt: enc.encode("tokenhelper fingerprint v1\0" + key), iterations: fingerprintIterations },
+    base,
+    128,
+  );
+  return `${key}-${[...new Uint8Array(bits)].map((b) => b.toString(16).padStart(2, "0")).join("")}`;
 }
 
 // askTimeout is how long a renewing tab waits for the other tabs'
@@ -115,52 +162,70 @@ export function tabsShared(go) {
 
   const post = (e, m) => e.channel.postMessage(m);
 
+  const shared = {
+    get: (key) => (valid(keys.get(key)?.token) ? keys.get(key).token : null),
+    put(key, t) {
+      const e = entry(key);
+      e.token = plain(t);
+      e.failure = null;
+      post(e, { type: "token", token: e.token });
+      for (const { emit } of e.sources.values()) emit(e.token);
+    },
+    delete(key) {
+      const e = keys.get(key);
+      if (!e?.token) return;
+      const access = e.token.access_token;
+      e.token = null;
+      post(e, { type: "invalidate", access_token: access });
+    },
+    putFailure(key, f) {
+      const e = entry(key);
+      e.failure = { code: f.code, status: f.status, until: f.until };
+      post(e, { type: "failure", failure: e.failure });
+    },
+    getFailure: (key) => {
+      const f = keys.get(key)?.failure;
+      return f && f.until > Date.now() ? f : null;
+    },
+    // lock resolves, once this tab holds the Web Lock of the key, with
+    // the function that releases it; before Go renews, the other tabs
+    // are asked for a newer token. A tab that closes holding it loses
+    // it, and the next tab in line takes over.
+    async lock(key, signal) {
+      const e = entry(key);
+      await e.present;
+      const release = await new Promise((resolve, reject) => {
+        navigator.locks
+          .request(e.lockName, { signal }, () => new Promise((unlock) => resolve(unlock)))
+          .catch(reject);
+      });
+      try {
+        await ask(e);
+      } catch {
+        // No answers: Go renews.
+      }
+      return release;
+    },
+  };
+
   return {
-    // shared is what Go's tabs type calls (wasm/shared.go).
-    shared: {
-      get: (key) => (valid(keys.get(key)?.token) ? keys.get(key).token : null),
-      put(key, t) {
-        const e = entry(key);
-        e.token = plain(t);
-        e.failure = null;
-        post(e, { type: "token", token: e.token });
-        for (const { emit } of e.sources.values()) emit(e.token);
-      },
-      delete(key) {
-        const e = keys.get(key);
-        if (!e?.token) return;
-        const access = e.token.access_token;
-        e.token = null;
-        post(e, { type: "invalidate", access_token: access });
-      },
-      putFailure(key, f) {
-        const e = entry(key);
-        e.failure = { code: f.code, status: f.status, until: f.until };
-        post(e, { type: "failure", failure: e.failure });
-      },
-      getFailure: (key) => {
-        const f = keys.get(key)?.failure;
-        return f && f.until > Date.now() ? f : null;
-      },
-      // lock resolves, once this tab holds the Web Lock of the key, with
-      // the function that releases it; before Go renews, the other tabs
-      // are asked for a newer token. A tab that closes holding it loses
-      // it, and the next tab in line takes over.
-      async lock(key, signal) {
-        const e = entry(key);
-        await e.present;
-        const release = await new Promise((resolve, reject) => {
-          navigator.locks
-            .request(e.lockName, { signal }, () => new Promise((unlock) => resolve(unlock)))
-            .catch(reject);
-        });
-        try {
-          await ask(e);
-        } catch {
-          // No answers: Go renews.
-        }
-        return release;
-      },
+    // view is what Go's tabs type calls (wasm/shared.go) for one source:
+    // the shared object above under the source's name, a Promise of its
+    // credentialName, in place of the key Go passes (which lacks the
+    // credentials). Until the name is known a read finds nothing and a
+    // write waits for it; Go renews only under lock, which waits too.
+    view(nameP) {
+      let name = null;
+      nameP.then((n) => (name = n), () => {});
+      const later = (fn) => (name !== null ? fn(name) : void nameP.then(fn, () => {}));
+      return {
+        get: () => (name !== null ? shared.get(name) : null),
+        put: (_key, t) => later((n) => shared.put(n, t)),
+        delete: () => later((n) => shared.delete(n)),
+        putFailure: (_key, f) => later((n) => shared.putFailure(n, f)),
+        getFailure: () => (name !== null ? shared.getFailure(name) : null),
+        lock: async (_key, signal) => shared.lock(await nameP, signal),
+      };
     },
     // join adds a source, held weakly so that it can still be collected.
     join(key, id, emit) {

@@ -64,7 +64,11 @@ export interface SourceOptions {
    * tabs and workers (default true): one request among them, elected by the
    * Web Locks API, the token handed round by a BroadcastChannel (access
    * token, type and expiry only; never a refresh token or a secret), all in
-   * memory. Without navigator.locks or BroadcastChannel, each tab asks.
+   * memory. Only sources with the same credentials share: the names are
+   * keyed by a fingerprint of the secret, password, refresh token and
+   * assertion key (PBKDF2 with WebCrypto), so that a tab given a wrong
+   * secret neither gets nor replaces the right one's token. Without
+   * navigator.locks, BroadcastChannel or WebCrypto, each tab asks.
    */
   shareAcrossTabs?: boolean;
 }

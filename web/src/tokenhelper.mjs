@@ -10,7 +10,7 @@
 // A secret given to this module stays in this browser. To keep it on a
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
-import { canShareTabs, dpopProof, tabsShared } from "./tabs.mjs";
+import { canShareTabs, credentialName, dpopProof, tabsShared } from "./tabs.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}
@@ -137,17 +137,22 @@ function wrap(go, exited, fastDecode) {
   const tabs = canShareTabs() ? tabsShared(go) : null;
   const registry =
     typeof FinalizationRegistry === "function"
-      ? new FinalizationRegistry(({ id, key }) => {
+      ? new FinalizationRegistry(({ id, name }) => {
           if (stopped) return;
-          tabs?.leave(key, id);
+          name?.then((n) => tabs?.leave(n, id), () => {});
           go.sourceClose(id);
         })
       : null;
 
   function createTokenSource(options) {
     const share = options?.shareAcrossTabs !== false && tabs !== null;
-    const id = check(go.sourceNew(goOptions(options), share ? tabs.shared : undefined));
-    const key = go.sourceKey(id);
+    // A shared source's tokens go round under its credentialName: the
+    // core's key, known once Go made the source, and a fingerprint of the
+    // credentials, computed with WebCrypto after it.
+    let named;
+    const name = share ? new Promise((resolve) => (named = resolve)) : null;
+    const id = check(go.sourceNew(goOptions(options), share ? tabs.view(name) : undefined));
+    if (share) named(credentialName(go.sourceKey(id), options));
     // In worker mode a relative URL means the worker's own API proxy
     // (mode mint: "/api/items" goes to https://worker.example/api/items,
     // or with a route https://worker.example/ripple/api/items).
@@ -206,12 +211,12 @@ function wrap(go, exited, fastDecode) {
       },
       close() {
         registry?.unregister(source);
-        if (share) tabs.leave(key, id);
+        name?.then((n) => tabs.leave(n, id), () => {});
         go.sourceClose(id);
       },
     });
-    if (share) tabs.join(key, id, emit);
-    registry?.register(source, { id, key }, source);
+    name?.then((n) => tabs.join(n, id, emit), () => {});
+    registry?.register(source, { id, name }, source);
     return Object.freeze(source);
   }
 
