@@ -62,7 +62,9 @@ func TestPageShowsDPoPProof(t *testing.T) {
 		)
 		return harness.Eval[bool](b, `!document.getElementById("result").hidden`)
 	}
-	textOf := func(id string) string { return harness.Eval[string](b, fmt.Sprintf(`document.getElementById(%q).textContent`, id)) }
+	textOf := func(id string) string {
+		return harness.Eval[string](b, fmt.Sprintf(`document.getElementById(%q).textContent`, id))
+	}
 
 	if submit() {
 		t.Error("a bearer request got a token from a route with DPOP=required")
