@@ -63,6 +63,9 @@ func buildTokenRequest(o js.Value) any {
 		// it, so that the headers and the curl are what the Worker sees.
 		opts.worker.Origin = pageOrigin()
 	}
+	if _, ok := opts.cfg.Assertion.(jsSigner); ok {
+		opts.cfg.Assertion = previewSigner{} // this call cannot await WebCrypto
+	}
 	req, err := request(opts)
 	if err != nil {
 		return jsbridge.ErrorValue(err)
@@ -117,10 +120,6 @@ func requestToken(o, signal js.Value) any {
 		return jsbridge.Promise(func() (any, error) { return nil, err })
 	}
 	return jsbridge.Promise(func() (any, error) {
-		req, err := request(opts)
-		if err != nil {
-			return nil, err
-		}
 		ctx, cancel := jsbridge.Context(signal)
 		defer cancel()
 		c := clientFor(opts)
@@ -130,7 +129,9 @@ func requestToken(o, signal js.Value) any {
 		if opts.worker != nil {
 			tok, err = opts.worker.Token(ctx, c)
 		} else {
-			tok, err = c.Do(ctx, req)
+			// Token discovers an issuer's endpoint and signs each
+			// attempt's client assertion anew (a fresh jti).
+			tok, err = c.Token(ctx, opts.cfg)
 		}
 		if err != nil {
 			return nil, err

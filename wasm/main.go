@@ -48,6 +48,8 @@ func exports(exit func()) (js.Value, func()) {
 	add("buildTokenRequest", func(a []js.Value) any { return buildTokenRequest(arg(a, 0)) })
 	add("requestToken", func(a []js.Value) any { return requestToken(arg(a, 0), arg(a, 1)) })
 	add("providers", func([]js.Value) any { return providerList() })
+	add("discover", func(a []js.Value) any { return discover(arg(a, 0)) })
+	add("clientAssertion", func(a []js.Value) any { return clientAssertion(arg(a, 0)) })
 	add("sourceNew", func(a []js.Value) any { return sources.open(arg(a, 0), arg(a, 1)) })
 	add("sourceKey", func(a []js.Value) any { return sources.key(arg(a, 0).Int()) })
 	add("sourceToken", func(a []js.Value) any { return sources.token(arg(a, 0).Int(), arg(a, 1)) })

@@ -18,6 +18,7 @@ var optionNames = []string{
 	"provider", "tokenURL", "encoding", "authStyle", "grantType",
 	"clientId", "clientSecret", "username", "password", "refreshToken",
 	"scope", "audience", "resource", "worker", "credentials",
+	"issuer", // discovery (assertion.go)
 }
 
 // options is a JS options object read into either a core Config or the
@@ -54,6 +55,8 @@ func readOptions(v js.Value) (options, error) {
 		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
 		v.Delete("dpopProof")
 	}
+	// private_key_jwt and client_secret_jwt: the module's WebCrypto signer.
+	signer, v := takeSigner(v)
 	m, err := jsbridge.Strings(v, optionNames...)
 	if err != nil {
 		return options{}, err
@@ -99,12 +102,18 @@ func readOptions(v js.Value) (options, error) {
 	if err != nil {
 		return options{}, optionError("authStyle", err)
 	}
-	return options{cfg: tokenhelper.Config{
+	cfg := tokenhelper.Config{
 		Provider: m["provider"], TokenURL: m["tokenURL"], Encoding: enc, AuthStyle: style,
 		GrantType: m["grantType"], ClientID: m["clientId"], ClientSecret: m["clientSecret"],
 		Username: m["username"], Password: m["password"], RefreshToken: m["refreshToken"],
 		Scope: m["scope"], Audience: m["audience"], Resource: strings.Fields(m["resource"]),
-	}}, nil
+	}
+	// Discovery and client assertions (assertion.go).
+	cfg.Issuer = m["issuer"]
+	if !signer.IsUndefined() {
+		cfg.Assertion = jsSigner{signer}
+	}
+	return options{cfg: cfg}, nil
 }
 
 // optionError names the JS option behind a core configuration error,

@@ -12,7 +12,9 @@ import (
 )
 
 // tabs is the core's Cache and Coordinator across the tabs of an origin,
-// backed by the shared object of tokenhelper.mjs (its tabsShared): tokens
+// backed by one source's view of tokenhelper.mjs's shared object
+// (tabsShared(...).view in tabs.mjs), which replaces the key Go passes
+// by the key and a fingerprint of the source's credentials: tokens
 // in that tab's memory, passed between tabs by a BroadcastChannel, and
 // renewals under a Web Lock. The lock and the channel are JavaScript
 // because their callbacks run on the event loop; this only converts.

@@ -17,7 +17,9 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"github.com/tokenhelper/tokenhelper"
 	"github.com/tokenhelper/tokenhelper/e2e/harness"
+	"github.com/tokenhelper/tokenhelper/fingerprint"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/internal/devserver"
 )
@@ -263,5 +265,96 @@ func TestTabsShareOneRequest(t *testing.T) {
 			}
 		}
 		t.Logf("%d BroadcastChannel messages searched, %d hits", len(messages), hits)
+	})
+}
+
+// TestTabsWrongSecretGetsNoToken: a source given a wrong client secret,
+// in another tab or in the same one, neither receives the token the right
+// secret obtained (it asks the provider itself, which refuses it) nor
+// replaces it; a tab with the right secret still shares it. The Web Lock
+// names carry Go's fingerprint.Slow(cfg, 2000), no message and no lock
+// name the secrets.
+func TestTabsWrongSecretGetsNoToken(t *testing.T) {
+	chromium, dist := prerequisites(t)
+	p := &heldProvider{demo: demoprovider.New(demoprovider.Options{ClientSecret: tabsSecret}), dropped: make(chan struct{}, 8)}
+	demo := serve(t, p)
+	url := serve(t, devserver.Handler(dist)) + "/web/"
+	const wrongSecret = "tabs-WRONG-secret-of-some-length"
+	cfg := tokenhelper.Config{Provider: "alphaus-ripple", TokenURL: demo + demoprovider.Path("alphaus-ripple"),
+		ClientID: demoprovider.DefaultClientID, ClientSecret: tabsSecret}
+	options := func(secret string) string {
+		o, _ := json.Marshal(map[string]string{"provider": cfg.Provider, "tokenURL": cfg.TokenURL,
+			"clientId": cfg.ClientID, "clientSecret": secret})
+		return string(o)
+	}
+
+	first := harness.NewTab(t, chromium)
+	if _, err := chromedp.Call(first.Ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: recordChannels}); err != nil {
+		t.Fatal(err)
+	}
+	first.WaitLoaded(url)
+	second, _ := openTab(t, first, url)
+	third, _ := openTab(t, first, url)
+
+	startToken(first, "right", options(tabsSecret))
+	right := gotToken(first, "right")
+	if strings.HasPrefix(right, "error:") {
+		t.Fatalf("the right secret got %s", right)
+	}
+	for _, c := range []struct {
+		name string
+		tab  *harness.Tab
+	}{{"another tab", second}, {"the same tab", first}} {
+		t.Run(c.name, func(t *testing.T) {
+			before := p.arrived.Load()
+			startToken(c.tab, "wrong", options(wrongSecret))
+			got := gotToken(c.tab, "wrong")
+			if got == right {
+				t.Fatalf("a wrong secret got the right secret's token")
+			}
+			if !strings.HasPrefix(got, "error:invalid_client") {
+				t.Errorf("a wrong secret got %.60q, want error:invalid_client from the provider", got)
+			}
+			if n := p.arrived.Load() - before; n != 1 {
+				t.Errorf("a wrong secret made %d token requests, want 1 (its own, refused)", n)
+			}
+		})
+	}
+	t.Run("the right secret in a third tab still shares", func(t *testing.T) {
+		before := p.arrived.Load()
+		startToken(third, "right", options(tabsSecret))
+		if got := gotToken(third, "right"); got != right {
+			t.Errorf("third tab got %.60q, want the shared token", got)
+		}
+		if n := p.arrived.Load() - before; n != 0 {
+			t.Errorf("%d token requests, want 0", n)
+		}
+		startToken(first, "right2", options(tabsSecret))
+		if got := gotToken(first, "right2"); got != right {
+			t.Errorf("after the wrong secret's failure the right one got %.60q, want the shared token", got)
+		}
+	})
+
+	t.Run("names carry the fingerprint, nothing carries a secret", func(t *testing.T) {
+		want := "tokenhelper:" + tokenhelper.CacheKey(cfg) + "-" + fingerprint.Slow(cfg, 2000)
+		locks := harness.Eval[string](first, `navigator.locks.query().then((q) => JSON.stringify(q))`)
+		if !strings.Contains(locks, want) {
+			t.Errorf("no Web Lock named %s in %s", want, locks)
+		}
+		var sent []string
+		for _, tab := range []*harness.Tab{first, second, third} {
+			sent = append(sent, harness.Eval[[]string](tab, `window.__bc`)...)
+		}
+		sent = append(sent, locks)
+		hits := 0
+		for _, m := range sent {
+			for _, s := range []string{tabsSecret, wrongSecret} {
+				if strings.Contains(m, s) {
+					hits++
+					t.Errorf("a message or lock name holds a secret: %.200s", m)
+				}
+			}
+		}
+		t.Logf("%d messages and the lock list searched for 2 secrets: %d hits", len(sent), hits)
 	})
 }

@@ -8,9 +8,11 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,6 +36,9 @@ type keyPair struct{ pem, kid, alg string }
 type clientKeySet struct {
 	once sync.Once
 	keys []keyPair
+	// rsa is an RS256 key in the JWKS too, used by the module's test
+	// only (RSA keys take a while to make; the others use keys).
+	rsa  keyPair
 	jwks string
 }
 
@@ -46,13 +51,17 @@ func clientKeys(t *testing.T) *clientKeySet {
 		pub, ed, _ := ed25519.GenerateKey(rand.Reader)
 		ecPEM, _ := testkeys.PEMOf(ec)
 		edPEM, _ := testkeys.PEMOf(ed)
+		rk, _ := rsa.GenerateKey(rand.Reader, 2048)
+		rsaPEM, _ := testkeys.PEMOf(rk)
 		x, y := make([]byte, 32), make([]byte, 32)
 		ec.X.FillBytes(x)
 		ec.Y.FillBytes(y)
 		jwks, _ := json.Marshal(map[string]any{"keys": []map[string]string{
 			{"kty": "EC", "crv": "P-256", "x": b64(x), "y": b64(y), "kid": "es", "use": "sig", "alg": "ES256"},
 			{"kty": "OKP", "crv": "Ed25519", "x": b64(pub), "kid": "ed", "use": "sig", "alg": "EdDSA"},
+			{"kty": "RSA", "n": b64(rk.N.Bytes()), "e": b64(big.NewInt(int64(rk.E)).Bytes()), "kid": "rs", "use": "sig", "alg": "RS256"},
 		}})
+		testClientKeys.rsa = keyPair{rsaPEM, "rs", "RS256"}
 		testClientKeys.keys = []keyPair{{ecPEM, "es", "ES256"}, {edPEM, "ed", "EdDSA"}}
 		testClientKeys.jwks = string(jwks)
 	})

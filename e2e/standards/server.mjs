@@ -9,7 +9,9 @@
 //
 // Environment: PORT (0: any free port), CLIENT_ID, CLIENT_SECRET,
 // RESOURCE (the resources it knows, space-separated), CLIENT_JWKS
-// (optional: the public keys of the private_key_jwt client, a JWKS).
+// (optional: the public keys of the private_key_jwt client, a JWKS),
+// CORS_ORIGIN (optional: a page origin allowed to call the token
+// endpoint from a browser; discovery and JWKS are open to any).
 // Clients: CLIENT_ID (client_secret_post), CLIENT_ID-basic
 // (client_secret_basic), CLIENT_ID-csjwt (client_secret_jwt),
 // CLIENT_ID-dpop (client_secret_post, dpop_bound_access_tokens: its
@@ -53,6 +55,7 @@ function start(issuer) {
         : []),
     ],
     scopes: ["openid", "api:read"],
+    ...(process.env.CORS_ORIGIN ? { clientBasedCORS: (ctx, origin) => origin === process.env.CORS_ORIGIN } : {}),
     jwks: { keys: [{ ...jwk, kid: "e2e", use: "sig", alg: "ES256" }] },
     features: {
       clientCredentials: { enabled: true },

@@ -8,7 +8,10 @@
 // come from the core already masked, and errors from the core never hold
 // one. The inputs are not named, so even a form submission without this
 // script would put nothing in the URL. Worker mode's route picker
-// (routes.mjs) is loaded when that mode is first chosen.
+// (routes.mjs) is loaded when that mode is first chosen; details.mjs,
+// which shows discovered metadata, client assertions and DPoP proofs
+// decoded, when one of them is first shown. A private key pasted for
+// private_key_jwt is read from its textarea for each call, like a secret.
 import { load } from "./tokenhelper.mjs";
 import { compiled } from "./wasm.mjs";
 import { HINTS, NETWORK_HINTS, WORKER_HINTS } from "./hints.mjs";
@@ -42,7 +45,8 @@ const GRANT_LABELS = {
 };
 
 const form = $("form");
-const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "resource", "worker-url"];
+const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "resource", "worker-url",
+  "issuer", "client-assertion-key", "client-assertion-kid", "worker-dpop"];
 let th;
 let providers = [];
 let demoBase = "";
@@ -65,7 +69,11 @@ const FIELDS = {
   Encoding: { id: "encoding", label: "Body encoding", opt: "encoding" },
   AuthStyle: { id: "auth-style", label: "Client authentication", opt: "authStyle" },
   worker: { id: "worker-url", label: "Worker token URL", opt: "worker", stand: "https://example.invalid/token" },
+  Issuer: { id: "issuer", label: "Issuer", opt: "issuer" },
+  clientAssertionKey: { id: "client-assertion-key", label: "Private key", opt: "clientAssertionKey", stand: "x" },
+  clientAssertionKid: { id: "client-assertion-kid", label: "Key ID", opt: "clientAssertionKid" },
 };
+FIELDS.issuer = FIELDS.Issuer;
 FIELDS.tokenURL = FIELDS.TokenURL;
 FIELDS.authStyle = FIELDS.AuthStyle;
 FIELDS.URL = FIELDS.worker;
@@ -115,7 +123,11 @@ function uses(p, what) {
 // fields the provider does not use are left out, so that the profile's
 // defaults apply.
 function options() {
-  if (workerMode()) return { worker: $("worker-url").value.trim() };
+  if (workerMode()) {
+    const o = { worker: $("worker-url").value.trim() };
+    if ($("worker-dpop").checked) o.dpop = true;
+    return o;
+  }
   const p = currentProvider();
   const o = {
     provider: p.id,
@@ -130,6 +142,14 @@ function options() {
   if (p.id === "custom") {
     o.encoding = $("encoding").value;
     o.authStyle = $("auth-style").value;
+    o.issuer = $("issuer").value.trim();
+    // An issuer without a token URL: the endpoint discovered (see discover).
+    if (o.issuer && !$("token-url").value.trim() && discovery.issuer === o.issuer && discovery.md) o.tokenURL = discovery.md.token_endpoint;
+    if (o.authStyle === "private_key_jwt") {
+      delete o.clientSecret;
+      o.clientAssertionKey = $("client-assertion-key").value.trim();
+      o.clientAssertionKid = $("client-assertion-kid").value.trim();
+    }
   }
   if (o.grantType === "password") {
     o.username = $("username").value.trim();
@@ -152,7 +172,7 @@ function check(o) {
     } catch (err) {
       const f = FIELDS[err.field];
       const empty = f && !o[f.opt];
-      const isMissing = err.code === "config" && empty && (/^required/.test(err.description ?? "") || f === FIELDS.worker);
+      const isMissing = err.code === "config" && empty && (/^required/.test(reason(err)) || f === FIELDS.worker);
       if (!isMissing || !f.stand || missing.includes(f)) return { req: null, missing, problem: err };
       missing.push(f);
       o = { ...o, [f.opt]: f.stand };
@@ -188,6 +208,9 @@ function update() {
   $("worker-fields").hidden = !worker;
   const p = currentProvider();
   for (const el of document.querySelectorAll("[data-custom]")) el.hidden = p?.id !== "custom";
+  const auth = p?.id === "custom" ? $("auth-style").value : "body";
+  for (const el of document.querySelectorAll("[data-auth]")) el.hidden = el.dataset.auth !== auth;
+  $("client-secret-field").hidden = auth === "private_key_jwt";
   for (const el of document.querySelectorAll("[data-grant]")) el.hidden = el.dataset.grant !== $("grant").value;
   for (const el of document.querySelectorAll("[data-uses]")) el.hidden = !p || !uses(p, el.dataset.uses);
   // The demo box: the demo credentials in provider mode; in worker mode the
@@ -229,7 +252,10 @@ function answerPane() {
 function renderPreview() {
   if (!th) return;
   const button = $("get-token");
-  const { req, missing, problem } = check(options());
+  const o = options();
+  discover(o.issuer);
+  if (pendingDiscovery(o)) return;
+  const { req, missing, problem } = check(o);
   const note = $("preview-error");
   firstMissing = null;
   if (!req) {
@@ -258,6 +284,70 @@ function renderPreview() {
   $("preview-fields").tBodies[0].replaceChildren(...req.fields.map((f) => row(f.name, f.value)));
   $("preview-fields").hidden = req.fields.length === 0;
   $("curl").textContent = req.curl;
+}
+
+// discovery is the last issuer asked for and what came of it: md, the
+// metadata, or err; the token endpoint is discovered once the issuer
+// field has been left alone for a moment (not at each keystroke).
+const discovery = { issuer: "", md: null, err: null, timer: 0 };
+
+function discover(issuer) {
+  if (!issuer || workerMode() || currentProvider()?.id !== "custom") {
+    $("issuer-status").textContent = "";
+    return;
+  }
+  if (issuer === discovery.issuer) return;
+  Object.assign(discovery, { issuer, md: null, err: null });
+  clearTimeout(discovery.timer);
+  $("issuer-status").textContent = "Discovering the token endpoint from the issuer's metadata…";
+  discovery.timer = setTimeout(async () => {
+    let md = null;
+    let err = null;
+    try {
+      md = await th.discover(issuer);
+    } catch (e) {
+      err = e;
+    }
+    if (discovery.issuer !== issuer) return; // the field changed meanwhile
+    Object.assign(discovery, { md, err });
+    $("issuer-status").textContent = md
+      ? `Token endpoint discovered: ${md.token_endpoint}`
+      : `Could not discover the token endpoint: ${err?.description || err?.message}`;
+    $("issuer-status").className = md ? "hint wide" : "error-text wide";
+    renderPreview();
+    (await details()).showMetadata(md);
+  }, 400);
+}
+
+// pendingDiscovery says, on the button, that the token endpoint is not
+// known yet for options with an issuer and no token URL.
+function pendingDiscovery(o) {
+  if (!o.issuer || o.tokenURL || discovery.issuer !== o.issuer || discovery.md) return false;
+  const button = $("get-token");
+  button.disabled = true;
+  button.textContent = discovery.err ? "Fix the Issuer" : "Discovering…";
+  $("preview-body").hidden = true;
+  firstMissing = "issuer";
+  return true;
+}
+
+let shown = null; // the Promise of details.mjs, once needed
+
+function details() {
+  shown ??= import("./details.mjs");
+  return shown;
+}
+
+// showDetails shows, after a token request, the client assertion and the
+// DPoP proof the options make, decoded, and hides what they do not use.
+async function showDetails(o) {
+  const assertion = o.authStyle === "private_key_jwt" || o.authStyle === "client_secret_jwt";
+  const dpop = Boolean(o.worker && o.dpop);
+  if (!assertion && !dpop && !shown) return;
+  const d = await details();
+  d.keep({ assertion, dpop });
+  if (assertion) await d.showAssertion(th, o);
+  if (dpop) await d.showProof(th, o.worker);
 }
 
 // probe asks, after a token request failed without an answer, whether
@@ -346,6 +436,7 @@ async function submit(ev) {
   } finally {
     renderPreview();
   }
+  await showDetails(o);
 }
 
 // useRefresh fills in the refresh_token grant with the refresh token shown.

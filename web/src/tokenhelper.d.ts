@@ -28,14 +28,37 @@ export type ProviderID = "alphaus-ripple" | "alphaus-wave" | "aluma" | "alluvial
 
 /** What token to get and how; empty members take the profile's defaults. */
 export interface CredentialOptions {
-  /** Profile id; defaults to "custom" when tokenURL is set. */
+  /** Profile id; defaults to "custom" when tokenURL or issuer is set. */
   provider?: ProviderID | string;
-  /** Replaces the profile's endpoint; required for "custom". https, or http on loopback. */
+  /** Replaces the profile's endpoint; required for "custom" unless issuer is set. https, or http on loopback. */
   tokenURL?: string;
+  /**
+   * A custom provider's issuer (RFC 8414): without tokenURL, the token
+   * endpoint is discovered from its metadata (RFC 8414's
+   * /.well-known/oauth-authorization-server, then OpenID Connect's
+   * /.well-known/openid-configuration), whose `issuer` must equal this one
+   * exactly (mix-up defence). With a client assertion it is the audience.
+   */
+  issuer?: string;
   /** Body format, chosen by "custom" only (default "form"). */
   encoding?: "multipart" | "form" | "json";
-  /** Where the client credentials go, "custom" only (default "body"). */
-  authStyle?: "body" | "basic";
+  /**
+   * How the client authenticates, "custom" only (default "body"): the
+   * credentials in the body, HTTP Basic, or a signed client assertion
+   * (RFC 7523 2.2): "private_key_jwt" with clientAssertionKey,
+   * "client_secret_jwt" with clientSecret (HS256, 32 bytes or more).
+   */
+  authStyle?: "body" | "basic" | "private_key_jwt" | "client_secret_jwt";
+  /**
+   * private_key_jwt's PEM PKCS #8 private key ("BEGIN PRIVATE KEY"): RSA of
+   * 2048 bits or more (RS256), EC P-256/384/521 (ES256/384/512) or Ed25519
+   * (EdDSA). Imported into WebCrypto non-extractable and signed there;
+   * like a secret in a page it stays in this browser: never stored,
+   * broadcast to other tabs or logged by this module.
+   */
+  clientAssertionKey?: string;
+  /** The `kid` of private_key_jwt's assertions, for a server holding several keys of the client. */
+  clientAssertionKid?: string;
   /** Default "client_credentials". */
   grantType?: "client_credentials" | "password" | "refresh_token";
   clientId?: string;
@@ -64,7 +87,11 @@ export interface SourceOptions {
    * tabs and workers (default true): one request among them, elected by the
    * Web Locks API, the token handed round by a BroadcastChannel (access
    * token, type and expiry only; never a refresh token or a secret), all in
-   * memory. Without navigator.locks or BroadcastChannel, each tab asks.
+   * memory. Only sources with the same credentials share: the names are
+   * keyed by a fingerprint of the secret, password, refresh token and
+   * assertion key (PBKDF2 with WebCrypto), so that a tab given a wrong
+   * secret neither gets nor replaces the right one's token. Without
+   * navigator.locks, BroadcastChannel or WebCrypto, each tab asks.
    */
   shareAcrossTabs?: boolean;
 }
@@ -206,6 +233,15 @@ export interface TokenSource extends EventTarget {
   close(): void;
 }
 
+/** What discover() takes from an issuer's metadata. */
+export interface Metadata {
+  issuer: string;
+  token_endpoint: string;
+  /** Empty when the server lists none (RFC 8414: client_secret_basic then). */
+  token_endpoint_auth_methods_supported: string[];
+  dpop_signing_alg_values_supported: string[];
+}
+
 /** A built-in provider profile. */
 export interface Provider {
   id: ProviderID;
@@ -233,6 +269,19 @@ export interface TokenHelper {
   createTokenSource(options: TokenOptions & SourceOptions): TokenSource;
   /** The built-in provider profiles, "custom" last. */
   providers(): Provider[];
+  /**
+   * An issuer's metadata (RFC 8414, then OpenID Connect Discovery), fetched
+   * with the page's fetch (the server must send CORS) and kept an hour;
+   * rejects when the document's issuer differs from the one asked for.
+   */
+  discover(issuer: string): Promise<Metadata>;
+  /**
+   * A client assertion as the options send it (authStyle private_key_jwt
+   * or client_secret_jwt), decoded: its header and claims, for display.
+   * Each request signs a new one (new jti, iat, exp); the signed JWS, a
+   * credential while it is valid, is not handed out.
+   */
+  clientAssertion(options: CredentialOptions): Promise<{ header: Record<string, unknown>; claims: Record<string, unknown> }>;
   /**
    * A DPoP proof (RFC 9449) by this origin's key (see `dpop`) for one
    * request: for a DPoP token used outside a source's `fetch`, send it as

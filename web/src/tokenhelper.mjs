@@ -10,7 +10,7 @@
 // A secret given to this module stays in this browser. To keep it on a
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
-import { canShareTabs, dpopProof, tabsShared } from "./tabs.mjs";
+import { assertionSigner, canShareTabs, credentialName, dpopProof, tabsShared } from "./tabs.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}
@@ -137,17 +137,23 @@ function wrap(go, exited, fastDecode) {
   const tabs = canShareTabs() ? tabsShared(go) : null;
   const registry =
     typeof FinalizationRegistry === "function"
-      ? new FinalizationRegistry(({ id, key }) => {
+      ? new FinalizationRegistry(({ id, name }) => {
           if (stopped) return;
-          tabs?.leave(key, id);
+          name?.then((n) => tabs?.leave(n, id), () => {});
           go.sourceClose(id);
         })
       : null;
 
   function createTokenSource(options) {
     const share = options?.shareAcrossTabs !== false && tabs !== null;
-    const id = check(go.sourceNew(goOptions(options), share ? tabs.shared : undefined));
-    const key = go.sourceKey(id);
+    // A shared source's tokens go round under its credentialName: the
+    // core's key, known once Go made the source, and a fingerprint of the
+    // credentials, computed with WebCrypto after it.
+    let named;
+    const name = share ? new Promise((resolve) => (named = resolve)) : null;
+    const { opts, ready } = prepare(options);
+    const id = check(go.sourceNew(opts, share ? tabs.view(name) : undefined));
+    if (share) named(credentialName(go.sourceKey(id), options));
     // In worker mode a relative URL means the worker's own API proxy
     // (mode mint: "/api/items" goes to https://worker.example/api/items,
     // or with a route https://worker.example/ripple/api/items).
@@ -167,7 +173,7 @@ function wrap(go, exited, fastDecode) {
       // A shared source emits what the tabs hand round (tabsShared), where
       // this tab may keep serving an older valid token for a while.
       getToken: (opts) =>
-        abortable(opts?.signal, (signal) => go.sourceToken(id, signal)).then((t) => {
+        abortable(opts?.signal, async (signal) => (await ready, go.sourceToken(id, signal))).then((t) => {
           if (!share) emit(t);
           return t;
         }),
@@ -206,12 +212,12 @@ function wrap(go, exited, fastDecode) {
       },
       close() {
         registry?.unregister(source);
-        if (share) tabs.leave(key, id);
+        name?.then((n) => tabs.leave(n, id), () => {});
         go.sourceClose(id);
       },
     });
-    if (share) tabs.join(key, id, emit);
-    registry?.register(source, { id, key }, source);
+    name?.then((n) => tabs.join(n, id, emit), () => {});
+    registry?.register(source, { id, name }, source);
     return Object.freeze(source);
   }
 
@@ -225,8 +231,17 @@ function wrap(go, exited, fastDecode) {
       if (typeof r !== "string") throw new InvalidTokenError(r.message);
       return JSON.parse(r);
     },
-    buildTokenRequest: (options) => check(go.buildTokenRequest(goOptions(options))),
-    requestToken: (options, opts) => abortable(opts?.signal, (signal) => go.requestToken(goOptions(options), signal)),
+    buildTokenRequest: (options) => check(go.buildTokenRequest(prepare(options, true).opts)),
+    requestToken(options, opts) {
+      const { opts: o, ready } = prepare(options);
+      return abortable(opts?.signal, async (signal) => (await ready, go.requestToken(o, signal)));
+    },
+    async clientAssertion(options) {
+      const { opts: o, ready } = prepare(options);
+      await ready;
+      return go.clientAssertion(o);
+    },
+    discover: (issuer) => go.discover(issuer),
     createTokenSource,
     providers: () => go.providers(),
     dpopProof: (method, url, accessToken) => dpopProof(method, url, accessToken),
@@ -239,13 +254,43 @@ function wrap(go, exited, fastDecode) {
   });
 }
 
-// goOptions is options without what only this module reads; with
-// { dpop: true } it hands Go the function that makes the proofs of the
-// POSTs to the Worker (dpopProof, made with WebCrypto here).
-function goOptions(options) {
-  if (options === null || typeof options !== "object" || !("shareAcrossTabs" in options || "dpop" in options)) {
-    return options;
+// prepare returns { opts, ready }: opts, what Go reads, is options
+// without what only this module reads; with { dpop: true } it hands Go
+// the function that makes the proofs of the POSTs to the Worker
+// (dpopProof, made with WebCrypto here); with authStyle private_key_jwt
+// or client_secret_jwt the function that signs client assertions
+// (assertionSigner), whose key import ready awaits (preview: a
+// buildTokenRequest, which shows the request unsigned, imports nothing).
+function prepare(options, preview = false) {
+  const ready = Promise.resolve();
+  if (options === null || typeof options !== "object") return { opts: options, ready };
+  const assertion = options.authStyle === "private_key_jwt" || options.authStyle === "client_secret_jwt";
+  const { clientAssertionKey, clientAssertionKid, ...kept } = options;
+  if (!assertion) {
+    if (clientAssertionKey !== undefined) throw configError("clientAssertionKey", 'only goes with authStyle "private_key_jwt"');
+    if (clientAssertionKid !== undefined) throw configError("clientAssertionKid", 'only goes with authStyle "private_key_jwt"');
+    return { opts: goOptions(options), ready };
   }
+  if (options.authStyle === "private_key_jwt" && (typeof clientAssertionKey !== "string" || clientAssertionKey === "")) {
+    throw configError("clientAssertionKey", "required by private_key_jwt: a PEM private key");
+  }
+  if (clientAssertionKid !== undefined && typeof clientAssertionKid !== "string") {
+    throw configError("clientAssertionKid", "must be a string");
+  }
+  if (!globalThis.crypto?.subtle) throw configError("authStyle", `${options.authStyle} needs WebCrypto (a secure context)`);
+  const opts = goOptions(kept);
+  if (preview) {
+    opts.assertionSigner = () => Promise.reject(new Error("tokenhelper: not signed in a preview"));
+    return { opts, ready };
+  }
+  const signer = assertionSigner(options);
+  opts.assertionSigner = signer.sign;
+  return { opts, ready: signer.ready };
+}
+
+// goOptions is options without shareAcrossTabs and dpop (see prepare).
+function goOptions(options) {
+  if (!("shareAcrossTabs" in options || "dpop" in options)) return { ...options };
   const { shareAcrossTabs, dpop, ...rest } = options;
   if (shareAcrossTabs !== undefined && typeof shareAcrossTabs !== "boolean") {
     throw configError("shareAcrossTabs", "must be a boolean");

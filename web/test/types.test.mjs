@@ -28,6 +28,12 @@ const gated = th.createTokenSource({ worker: "https://w.example/token", credenti
 await gated.getToken();
 const bound = th.createTokenSource({ worker: "https://w.example/token", dpop: true });
 await bound.fetch("/api/items");
+const md = await th.discover("https://issuer.example");
+const te: string = md.token_endpoint;
+const methods: string[] = md.token_endpoint_auth_methods_supported;
+const signed = th.createTokenSource({ issuer: "https://issuer.example", clientId: "c", authStyle: "private_key_jwt", clientAssertionKey: "-----BEGIN PRIVATE KEY-----", clientAssertionKid: "k1" });
+const shown = await th.clientAssertion({ issuer: "https://issuer.example", clientId: "c", authStyle: "client_secret_jwt", clientSecret: "s" });
+const aud: unknown = shown.claims.aud;
 const proof: string = await th.dpopProof("GET", "https://w.example/api/items", "tok");
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
