@@ -370,6 +370,13 @@ bench_worker() {
 	# The cached /token rows again in bare workerd (no wrangler proxy in
 	# front of any of the three; memory and sizes are measured above).
 	bench_cmd workerbench -runtime workerd -n "${BENCH_REQUESTS:-500}" -clients 1,8 -memory 0 -sizes=false -json "$DIST/bench/worker-workerd.json"
+	# Start-up (issue 20: first answer after ready <= 30 ms): the median of
+	# 15 fresh bare-workerd starts, then the same bundle with the entry
+	# module's global-scope warm-up that startbench -warm adds (a proposal
+	# for worker/entry/worker.mjs, measured on a patched copy).
+	log "start-up: first answer of fresh bare-workerd isolates, as built and with the proposed warm-up"
+	bench_cmd startbench -n 15
+	bench_cmd startbench -n 15 -warm -baseline ''
 	# Mode mint: /api through our worker vs a plain JavaScript proxy doing
 	# the same job (bench/worker/proxy.mjs), and a 20 MiB answer through both.
 	bench_cmd mintbench -n "${BENCH_REQUESTS:-500}" -clients 1,8 -json "$DIST/bench/mint.json"
