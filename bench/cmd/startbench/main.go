@@ -109,7 +109,7 @@ func run() error {
 	inits := map[string][]float64{}
 	var goMedian float64
 	for ti, t := range targets {
-		var ready, first, token []float64
+		var ready, first, token, rss []float64
 		for i := range *n {
 			dir := filepath.Join(tmp, fmt.Sprintf("%d-%d", ti, i))
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -133,6 +133,8 @@ func run() error {
 				return fmt.Errorf("%s: first POST /token: %w", t.name, err)
 			}
 			token = append(token, report.MS(d))
+			r, _ := p.RSS()
+			rss = append(rss, float64(r)/(1<<20))
 			p.Stop()
 			if *inittrace {
 				parseInits(p.Log(), inits)
@@ -141,7 +143,7 @@ func run() error {
 				fmt.Print(p.Log())
 			}
 		}
-		fmt.Printf("%-26s ready %s   first answer %s   first token %s\n", t.name, stats(ready), stats(first), stats(token))
+		fmt.Printf("%-26s ready %s   first answer %s   first token %s   workerd RSS then %.0f MB\n", t.name, stats(ready), stats(first), stats(token), median(rss))
 		if ti == 0 {
 			goMedian = median(first)
 		}
