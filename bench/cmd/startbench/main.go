@@ -206,10 +206,11 @@ func patchedCopy(bundle, dir string, inittrace, warm bool) (string, error) {
 // nothing: it starts, builds its handler and answers one GET /healthz, so
 // that the real instance, started in the first request, runs code already
 // compiled. It serves nothing else; nothing of its state (its predictable
-// map seeds, its settings) reaches a real request, and once warm-up returns
-// nothing refers to it. It sets no timer (workerd refuses them at global
-// scope), and it fails silently: a warm-up that throws costs only the
-// speed it would have given.
+// map seeds, its settings) reaches a real request, and once warmUp returns
+// nothing refers to it. It needs only Go, mod and createRuntimeContext from
+// the entry module, and Go's serve exports. It sets no timer (workerd
+// refuses them at global scope), and it fails silently: a warm-up that
+// throws costs only the speed it would have given.
 const warmUp = `
 // ---- warm-up (startbench -warm) ----
 function warmUp() {
@@ -221,7 +222,10 @@ function warmUp() {
   const context = createRuntimeContext({ env, ctx: {}, binding: { hold() {}, release() {}, await() {}, answer() {} } });
   context.instance = "long-lived";
   go.run(instance, context).catch(() => {});
-  direct({ exports: instance.exports, dead: false }, "GET\nhttps://warm-up.invalid/healthz\n0");
+  // One GET /healthz through the serve exports (worker/cmd/worker/direct.go).
+  const x = instance.exports, input = new TextEncoder().encode("GET\nhttps://warm-up.invalid/healthz\n0");
+  new Uint8Array(x.mem.buffer, x.tokenhelper_buf(input.length), input.length).set(input);
+  x.tokenhelper_serve(input.length);
 }
 try {
   warmUp();
