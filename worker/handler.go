@@ -191,7 +191,7 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 		writeMisconfigured(w, err)
 		return
 	}
-	respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	respond.Health(w)
 }
 
 // admit loads the settings and checks the request's Origin against

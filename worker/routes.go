@@ -97,7 +97,7 @@ func (rt *Router) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		respond.JSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		respond.Health(w)
 		return
 	case "/routes":
 		rt.serveRoutes(w, r)

@@ -3,6 +3,7 @@ package respond
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -74,5 +75,16 @@ func TestRepeatedFailure(t *testing.T) {
 		Repeated: true, RetryAfter: 3200 * time.Millisecond}, nil).Write(w)
 	if w.Code != 502 || w.Header().Get("Retry-After") != "4" || !strings.Contains(w.Body.String(), `"error":"invalid_client"`) {
 		t.Errorf("got %d %v %s, want 502 invalid_client with Retry-After 4", w.Code, w.Header(), w.Body)
+	}
+}
+
+// TestHealth: Health writes what JSON writes for {"status": "ok"}.
+func TestHealth(t *testing.T) {
+	want := httptest.NewRecorder()
+	JSON(want, http.StatusOK, map[string]string{"status": "ok"})
+	got := httptest.NewRecorder()
+	Health(got)
+	if got.Code != want.Code || got.Body.String() != want.Body.String() || got.Header().Get("Content-Type") != want.Header().Get("Content-Type") {
+		t.Fatalf("got %d %q %q, want %d %q %q", got.Code, got.Header().Get("Content-Type"), got.Body, want.Code, want.Header().Get("Content-Type"), want.Body)
 	}
 }
