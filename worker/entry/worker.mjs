@@ -85,7 +85,7 @@ function start(st, env, ctx, mode, extra = {}) {
   if (fresh === spare) spare = undefined;
   const { go, instance } = fresh;
   const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
-  const inst = { id: ++generation, mode, st, go, binding, dead: false, waiting: 0 };
+  const inst = { id: ++generation, mode, st, go, binding, dead: false };
   inst.die = (cause) => {
     if (inst.dead) return;
     inst.dead = true;
@@ -218,20 +218,14 @@ function response(out, method) {
 async function ask(inst, first) {
   const me = { made: [] };
   let got = callAs(inst, me, first);
-  if (typeof got !== "number") return got;
-  inst.waiting++; // see fetch
-  try {
-    for (let wait = 0; typeof got === "number"; got = callAs(inst, me, (x) => pollCall(x, got))) {
-      if (me.made.length) {
-        while (me.made.length) await Promise.allSettled(me.made.splice(0));
-        wait = 0;
-      } else {
-        wait = Math.min(2 * wait || 1, POLL_MAX_MS);
-        await new Promise((r) => setTimeout(r, wait));
-      }
+  for (let wait = 0; typeof got === "number"; got = callAs(inst, me, (x) => pollCall(x, got))) {
+    if (me.made.length) {
+      while (me.made.length) await Promise.allSettled(me.made.splice(0));
+      wait = 0;
+    } else {
+      wait = Math.min(2 * wait || 1, POLL_MAX_MS);
+      await new Promise((r) => setTimeout(r, wait));
     }
-  } finally {
-    inst.waiting--;
   }
   return got;
 }
@@ -323,10 +317,8 @@ function fetch(req, env, ctx) {
   // Registered now, not after the answer: a client that goes away cancels
   // the request, and what Go started inside it, unless waitUntil holds it.
   // Not needed when Go answered within the call and nothing of Go's is
-  // pending, and no request waits on Go (inst.waiting: Go may yet start
-  // I/O inside this request, say a Cache API write after a renewal): the
-  // common case, a held token.
-  if (!idle(isolate) || inst.waiting > 0) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
+  // pending: the common case, a held token.
+  if (!idle(isolate)) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
   return answer;
 }
 
