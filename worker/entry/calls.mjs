@@ -21,7 +21,7 @@ export function newState() {
     callID: 0,
     idleWaiters: [],
     current: undefined, // the Go instance, or undefined
-    running: null, // the request Go runs for: { made } (see ask in worker.mjs)
+    running: null, // see serve
     countedCache: undefined,
   };
 }
@@ -98,7 +98,7 @@ export function track(st, p) {
     st.pending.delete(id);
     queueMicrotask(() => checkIdle(st)); // after Go has run its continuation
   };
-  st.running?.made.push(p.then(done, done)); // see awaitFor
+  p.then(done, done);
   return p;
 }
 
@@ -119,12 +119,12 @@ export function cacheFor(st, raw) {
 }
 
 // awaitFor is how Go waits for a promise (internal/jsbridge, Await): it
-// runs Go's continuation (ok or fail) once p settles, and adds a promise
-// that settles after that continuation to the list of the request Go runs
-// for (st.running, set by worker.mjs around each call into Go, and here
-// around the continuation, which runs in the context of the request that
-// made p): that request waits on its list before it polls Go for its
-// answer (ask in worker.mjs), and on what the continuation starts in turn.
+// runs Go's continuation (ok or fail) with st.running set to the request
+// Go was running for when it made the call. The promise was made in that
+// request's context, so its continuation runs there too, and an answer Go
+// gives that request within it can be sent at once instead of waiting for
+// the request's pick-up timer (see ask in worker.mjs); answers for other requests are
+// still kept for their own timers.
 export function awaitFor(st, p, ok, fail) {
   const who = st.running;
   const within = (f, v) => {
@@ -138,6 +138,6 @@ export function awaitFor(st, p, ok, fail) {
       st.running = prev;
     }
   };
-  const after = Promise.resolve(p).then((v) => within(ok, v), (e) => within(fail, e));
-  who?.made.push(after);
+  Promise.resolve(p).then((v) => within(ok, v), (e) => within(fail, e));
 }
+

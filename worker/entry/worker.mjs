@@ -7,11 +7,11 @@
 // scope and the env is only known there), synchronously, so concurrent
 // first requests cannot start two; every request is then served by that
 // instance through one direct call of its tokenhelper_serve export
-// (worker/cmd/worker/direct.go; see ask below): Go gets the request's
-// method, URL and headers, never its body, and hands back status, headers
-// and body, or for /api/ a forward plan that forward performs here,
-// streaming both bodies. An answer that must wait on I/O is fetched later
-// by the request itself (tokenhelper_poll).
+// (worker/cmd/worker/direct.go; see direct and ask below): Go gets the
+// request's method, URL and headers, never its body, and hands back
+// status, headers and body, or for /api/ a forward plan that forward
+// performs here, streaming both bodies. Only an answer that must wait on
+// I/O comes later, through binding.answer.
 // syumai's binding.handleRequest, whose per-answer streams leak in a
 // program that lives on, serves only GO_INSTANCE=per-request. If the Go
 // program exits or its wasm traps (a panic outside the handler's recover,
@@ -33,19 +33,19 @@
 // that model: a goroutine may start a fetch, a Cache API call or a timer
 // while Go happens to run inside request A, and wait for it on behalf of
 // request B. So this module (1) never shares a JS promise between
-// requests, and each request fetches its answer from Go itself, in its
-// own context (see ask), (2) learns of the program's end synchronously
-// (go.exit, a throwing _resume) rather than from go.run's promise, which
-// belongs to the first request, and (3) holds each request open with
-// ctx.waitUntil until no outbound fetch, Cache API call or renewal is
-// pending, so that whatever Go started inside that request can finish.
-// See worker/README.md.
+// requests (each request waits on a promise of its own), (2) learns of
+// the program's end synchronously (go.exit, a throwing _resume) rather
+// than from go.run's promise, which belongs to the first request, and
+// (3) keeps each waiting request alive with a timer of its own that also
+// wakes Go (see serve), and (4) holds each request open with ctx.waitUntil
+// until no outbound fetch or Cache API call is pending, so that whatever
+// Go started inside that request can finish. See worker/README.md.
 
 import "./wasm_exec.js";
 import { createRuntimeContext } from "./runtime.mjs";
 import mod from "./app.wasm";
 import { JSON_HEADERS, forward, isPlan } from "./forward.mjs";
-import { awaitFor, cacheFor, checkIdle, hold, idle, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
+import { KEEPALIVE_MS, awaitFor, cacheFor, checkIdle, hold, idle, newState, rawFetch, release, track, whenIdle } from "./calls.mjs";
 
 globalThis.tryCatch ??= (fn) => {
   try {
@@ -85,11 +85,14 @@ function start(st, env, ctx, mode, extra = {}) {
   if (fresh === spare) spare = undefined;
   const { go, instance } = fresh;
   const binding = { ...extra, hold: () => hold(st), release: (id) => release(st, id), await: (p, ok, fail) => awaitFor(st, p, ok, fail) };
-  const inst = { id: ++generation, mode, st, go, binding, dead: false };
+  const inst = { id: ++generation, mode, st, go, binding, dead: false, waiters: new Set(), later: new Map() };
+  // Go's answers that came after tokenhelper_serve returned (see ask).
+  binding.answer = (id, head, body) => inst.later.get(id)?.(answerOf(head, body));
   inst.die = (cause) => {
     if (inst.dead) return;
     inst.dead = true;
     inst.cause = cause;
+    for (const w of [...inst.waiters]) w(null);
     queueMicrotask(() => checkIdle(st));
   };
   const exit = go.exit.bind(go);
@@ -146,32 +149,50 @@ try {
   spare = prepare();
 } catch {} // made again in the first request, where any error is its answer
 
-// POLL_MAX_MS bounds the wait between two polls of a request whose answer
-// waits on something it did not start itself (see ask).
-const POLL_MAX_MS = 32;
+// KEEPALIVE_MS is how often a request still waiting on Go wakes up (see
+// serve); it looks for an answer Go gave it while running inside another
+// request every PICKUP_MIN_MS for PICKUP_FAST_MS (an upstream call on
+// loopback or nearby), then ever less often up to PICKUP_MAX_MS (a slow
+// provider: timers cost CPU time, which the free plan counts).
+const PICKUP_MIN_MS = 1;
+const PICKUP_FAST_MS = 50;
+const PICKUP_MAX_MS = 32;
 
-// serve hands req to inst and answers 500 if the instance dies first.
+// st.running is the request (serve's `me`) on whose behalf its Go
+// instance runs right now, set around every call into Go that a request
+// makes itself; null when Go runs from a promise callback or another
+// request's timer.
+
+// serve hands req to inst and answers 500 if the instance dies first. The
+// promise it waits on is its own, resolved by Go or by inst.die from
+// whichever request they run in.
 //
 // A long-lived instance gets the request's method, URL and headers, in
 // its own request, and gives back status, headers and body, from which the
-// Response is made here too (see ask). A per-request instance goes through
+// Response is made here too: no stream or Response of one request is
+// touched from another (see direct). A per-request instance goes through
 // syumai's binding.handleRequest.
+//
+// While it waits for an answer that comes later, the request keeps a timer of its own: workerd cancels a
+// request that waits on nothing it owns ("your Worker's code had hung"),
+// which is what a request waiting on a goroutine looks like. Each tick
+// also resumes Go, as its own timer would: Go keeps one JS timer for all
+// its sleeping goroutines, set in whichever request it last ran in, and
+// workerd drops that timer when that request ends.
 async function serve(inst, req, internal = false) {
-  if (inst.mode === "per-request") {
-    return inst.binding.handleRequest(req).catch(() => failed()); // one request per instance
-  }
   // The body is not read here: no Go handler needs it but /api/, whose
   // bodies forward streams.
-  const input = wire(req, internal);
-  const out = await ask(inst, (x) => serveCall(x, input));
+  const input = inst.mode !== "per-request" ? wire(req, internal) : undefined;
+  const out = await ask(inst, req, input);
   if (out === null) return failed();
+  if (out instanceof Response) return out;
   if (!isPlan(out)) return response(out, req.method);
   // After an upstream 401, Go gives a fresh plan (the provider token
   // renewed) for the same request marked refused; refused names the token
   // the upstream refused (the plan's token_id), so that Go renews only if
   // that token is still the one it holds.
   return forward(req, out, async (refused) => {
-    const again = await ask(inst, (x) => serveCall(x, input + "\ntokenhelper-refused:" + (refused || "1")));
+    const again = await ask(inst, req, input + "\ntokenhelper-refused:" + (refused || "1"));
     if (again === null) return failed();
     return isPlan(again) ? again : response(again, req.method);
   });
@@ -189,101 +210,138 @@ function wire(req, internal) {
   return s;
 }
 
+// answerOf is Go's answer ({status, headers: [[name, value], …], body})
+// from its head (the status, then a "name:value" line per header) and body.
+function answerOf(head, body) {
+  const lines = head.split("\n");
+  const headers = [];
+  for (let i = 1; i < lines.length; i++) {
+    const c = lines[i].indexOf(":");
+    headers.push([lines[i].slice(0, c), lines[i].slice(c + 1)]);
+  }
+  return { status: Number(lines[0]), headers, body };
+}
+
 // response makes Go's answer a Response.
 function response(out, method) {
   const nullBody = out.status === 204 || out.status === 205 || out.status === 304 || method === "HEAD";
   return new Response(nullBody ? null : out.body, { status: out.status, headers: out.headers });
 }
 
-// ask makes the call into inst's Go program that first (serveCall) and
-// then every poll (pollCall) is, and returns Go's answer ({ status,
-// headers, body }), or null if the instance dies first.
+// ask hands input to inst's Go program and waits for its answer ({
+// status, headers, body }), or null if the instance dies first.
 //
-// Most requests are answered within the first call. Otherwise Go says
-// the id under which it will keep the answer, and this request fetches it
-// itself, in its own context, with pollCall: never is an answer handed to
-// a request from another request's event, so no Response, stream or
-// promise of one request is touched from another. Between polls the
-// request waits on the I/O that Go started on its behalf (me.made: the
-// fetch, Cache API, KV or object calls Go made while running for it,
-// each settled only once Go has run its continuation), so a request that
-// renews a token itself polls once its I/O is done. A request whose
-// answer waits on something it did not start (a renewal another request
-// runs, a backoff, a Go timer) polls on a timer of its own, every 1 ms at
-// first, then ever less often up to POLL_MAX_MS: that timer is also what
-// keeps the request alive (workerd cancels a request that waits on
-// nothing it owns) and what resumes Go's sleeping goroutines (Go keeps one
-// JS timer, set in whichever request it last ran in, and workerd drops it
-// when that request ends).
-async function ask(inst, first) {
-  const me = { made: [] };
-  let got = callAs(inst, me, first);
-  for (let wait = 0; typeof got === "number"; got = callAs(inst, me, (x) => pollCall(x, got))) {
-    if (me.made.length) {
-      while (me.made.length) await Promise.allSettled(me.made.splice(0));
-      wait = 0;
-    } else {
-      wait = Math.min(2 * wait || 1, POLL_MAX_MS);
-      await new Promise((r) => setTimeout(r, wait));
+// A long-lived instance answers most requests within one direct call
+// (direct). Only a request whose answer must wait (for the provider, the
+// Cache API or KV, the TOKEN_HOLDER object, a backoff) gets an id, and
+// waits here on a promise of its own for Go to call binding.answer with
+// it, from whichever request's event resumed Go.
+async function ask(inst, req, input) {
+  const me = {}; // this request, as the value of `running` (see settle)
+  let id; // of the answer Go gives later
+  if (input !== undefined) {
+    if (inst.dead) return null;
+    let got;
+    const prev = inst.st.running;
+    inst.st.running = me;
+    try {
+      got = direct(inst, input);
+    } catch (e) {
+      inst.die(e);
+    } finally {
+      inst.st.running = prev;
     }
+    if (inst.dead || !got) return null;
+    if (typeof got === "object") return got; // answered within the call
+    id = got;
   }
-  return got;
+  return new Promise((resolve) => {
+    let timer, poll, stash, finished = false;
+    let wait = PICKUP_MIN_MS;
+    const since = Date.now();
+    const finish = (res) => {
+      finished = true;
+      clearTimeout(timer);
+      clearTimeout(poll);
+      inst.later.delete(id);
+      resolve(res);
+    };
+    // Go may answer this request while it runs inside another one (a
+    // goroutine woken by a fetch that request made), and the continuation
+    // of a promise runs in the context of whoever resolved it: the
+    // Response made from the answer would then belong to that other
+    // request, and workerd refuses to send it ("Cannot perform I/O on
+    // behalf of a different request", I/O type ReadableStreamSource). So
+    // an answer that arrives while this request is not the one running Go
+    // is kept, and picked up by this request's own timer.
+    const settle = (res) => {
+      if (!inst.waiters.delete(settle)) return;
+      if (inst.st.running === me) finish(res);
+      else stash = { res };
+    };
+    const pick = () => {
+      if (stash) return finish(stash.res);
+      if (Date.now() - since > PICKUP_FAST_MS) wait = Math.min(2 * wait, PICKUP_MAX_MS);
+      poll = setTimeout(pick, wait);
+    };
+    const tick = () => {
+      timer = setTimeout(tick, KEEPALIVE_MS);
+      resumeAs(inst, me);
+    };
+    inst.waiters.add(settle);
+    if (inst.dead) return finish(null);
+    if (id !== undefined) {
+      inst.later.set(id, settle);
+      // What the handler started within the direct call may already have
+      // settled, or Go may have goroutines left to run: resume it once.
+      resumeAs(inst, me);
+    } else {
+      const prev = inst.st.running;
+      inst.st.running = me;
+      try {
+        inst.binding.handleRequest(req).then(finish, () => finish(null)); // one request per instance
+      } catch (e) {
+        inst.die(e);
+      } finally {
+        inst.st.running = prev;
+      }
+    }
+    if (!finished) {
+      timer = setTimeout(tick, KEEPALIVE_MS);
+      poll = setTimeout(pick, wait);
+    }
+  });
 }
 
-// callAs makes one call into inst (f, given its exports) on behalf of
-// the request me: the promises Go awaits meanwhile are added to me.made
-// (awaitFor, calls.mjs). It returns f's result, or null once the
-// instance is dead.
-function callAs(inst, me, f) {
-  if (inst.dead) return null;
+// resumeAs runs Go's pending goroutines on behalf of the request me.
+function resumeAs(inst, me) {
+  if (inst.dead) return;
   const prev = inst.st.running;
   inst.st.running = me;
-  let got = null;
   try {
-    got = f(inst.exports);
-  } catch (e) {
-    inst.die(e);
-  } finally {
-    inst.st.running = prev;
-  }
-  return inst.dead ? null : got;
+    inst.go._resume();
+  } catch {} // inst.die has run
+  inst.st.running = prev;
 }
 
 const utf8in = new TextEncoder();
 const utf8out = new TextDecoder();
 
-// serveCall serves the request input (wire, above) with one call of the
-// tokenhelper_serve export (worker/cmd/worker/direct.go): the request's
-// bytes written into Go's buffer, the answer read from it. It returns the
-// answer, or the id to poll for it, or null when Go gave none.
-function serveCall(x, input) {
+// direct serves the request input (wire, above) with one call of the
+// instance's tokenhelper_serve export (worker/cmd/worker/direct.go): the
+// request's bytes written into Go's buffer, the answer read from it. It
+// returns the answer, or the id under which Go will give it later
+// (binding.answer), or 0 when Go gave none.
+function direct(inst, input) {
+  const x = inst.exports;
   const max = 3 * input.length; // UTF-8 bytes at most
   const at = x.tokenhelper_buf(max);
   const { written } = utf8in.encodeInto(input, new Uint8Array(x.mem.buffer, at, max));
-  return answerOf(x, x.tokenhelper_serve(written));
-}
-
-// pollCall asks Go (tokenhelper_poll) for the answer kept under id: the
-// answer, the id again while it is not ready, or null.
-function pollCall(x, id) {
-  return answerOf(x, x.tokenhelper_poll(id));
-}
-
-// answerOf reads Go's answer of n bytes from its buffer: a 4-byte length
-// of the head, the head (the status, then a "name:value" line per
-// header), then the body. n < 0 is the id of an answer to poll for, 0 no
-// answer at all.
-function answerOf(x, n) {
-  if (n <= 0) return n < 0 ? -n : null;
+  const n = x.tokenhelper_serve(written);
+  if (inst.dead || n <= 0) return -n;
   const m = new Uint8Array(x.mem.buffer, x.tokenhelper_buf(0), n); // the buffer may have moved
-  const headLen = m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24);
-  const lines = utf8out.decode(m.subarray(4, 4 + headLen)).split("\n");
-  const headers = [];
-  for (let i = 1; i < lines.length; i++) {
-    const c = lines[i].indexOf(":");
-    headers.push([lines[i].slice(0, c), lines[i].slice(c + 1)]);
-  }
-  return { status: Number(lines[0]), headers, body: m.slice(4 + headLen) };
+  const head = m[0] | (m[1] << 8) | (m[2] << 16) | (m[3] << 24);
+  return answerOf(utf8out.decode(m.subarray(4, 4 + head)), m.slice(4 + head));
 }
 
 // isolate is the state of this isolate's long-lived instance.
@@ -318,7 +376,7 @@ function fetch(req, env, ctx) {
   // the request, and what Go started inside it, unless waitUntil holds it.
   // Not needed when Go answered within the call and nothing of Go's is
   // pending: the common case, a held token.
-  if (!idle(isolate)) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
+  if (!idle(isolate) || inst.later.size > 0) ctx.waitUntil(answer.then(() => whenIdle(isolate)));
   return answer;
 }
 

@@ -6,7 +6,7 @@ import (
 	"encoding/binary"
 	"net/http"
 	"runtime"
-	"time"
+	"syscall/js"
 	"unsafe"
 
 	"github.com/tokenhelper/tokenhelper/worker/internal/wire"
@@ -26,15 +26,10 @@ import (
 //     no timer), the answer is in ioBuf: a 4-byte little-endian length of
 //     the head (wire.EncodeHead), the head, then the body; the result is
 //     the answer's length. Otherwise the result is minus an id, and the
-//     handler's answer is kept under that id once it has what it waited
+//     answer comes later through binding.answer(id, head, body), called
+//     from whatever event resumes Go once the handler has what it waited
 //     for (the provider's answer, a Cache API or KV read, the
-//     TOKEN_HOLDER's answer, a backoff), whatever event resumed Go.
-//   - tokenhelper_poll(id) runs Go's ready goroutines (as serve does) and
-//     gives the answer kept under id, as tokenhelper_serve would have
-//     given it, or minus id while there is none yet, or 0 for an id it
-//     does not know. The request polls itself, in its own context
-//     (worker/entry/worker.mjs, ask), so an answer never goes to a
-//     request from another request's event.
+//     TOKEN_HOLDER's answer, a backoff).
 //
 // An export must not wait on JavaScript: if Go's scheduler ran out of work
 // inside it, the runtime would pause to wait for an event and return to
@@ -50,9 +45,13 @@ import (
 // ioBuf is the exports' buffer; it only grows.
 var ioBuf = make([]byte, 16<<10)
 
-// handler is the handler the exports serve, set by serve (instance.go)
-// before the program signals it is ready.
-var handler http.Handler
+// handler is the handler the exports serve; answerLater is the entry
+// module's binding.answer. Both are set by serve (instance.go) before the
+// program signals it is ready.
+var (
+	handler     http.Handler
+	answerLater js.Value
+)
 
 // syncYields bounds the yields of tokenhelper_serve: past them the answer
 // comes later. Giving up early costs only speed, never an answer.
@@ -75,44 +74,6 @@ var countAnswer func(within bool)
 // lastID numbers the answers that come later.
 var lastID int32
 
-// answer is a handler's answer, buffered.
-type answer struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-// kept holds the answers that came later, by id, until the request polls
-// for them: nil while the handler still runs. An answer nobody polled for
-// within keepFor (its request was canceled: its client went away) is
-// dropped when the next one is kept.
-var (
-	kept     = map[int32]*keptAnswer{}
-	keepFor  = 5 * time.Minute
-	lastKeep time.Time
-)
-
-type keptAnswer struct {
-	*answer
-	at time.Time
-}
-
-// keep files a for id, which a request polls for.
-func keep(id int32, a *answer) {
-	now := time.Now()
-	if now.Sub(lastKeep) > keepFor {
-		for k, v := range kept {
-			if v != nil && now.Sub(v.at) > keepFor {
-				delete(kept, k)
-			}
-		}
-		lastKeep = now
-	}
-	if _, ok := kept[id]; ok {
-		kept[id] = &keptAnswer{a, now}
-	}
-}
-
 // directServe serves the request of n bytes in ioBuf (see above).
 //
 //go:wasmexport tokenhelper_serve
@@ -122,57 +83,36 @@ func directServe(n int32) int32 {
 	}
 	in := string(ioBuf[:n])
 	var (
-		got     *answer
+		status  int
+		header  http.Header
+		body    []byte
+		done    bool
 		laterID int32 // set once this call has returned without the answer
 	)
 	runJob(func() {
 		st, hd, b := serveRequest(handler, in)
-		a := &answer{st, hd, b}
 		if laterID != 0 {
-			keep(laterID, a)
+			u := js.Global().Get("Uint8Array").New(len(b))
+			js.CopyBytesToJS(u, b)
+			answerLater.Invoke(laterID, wire.EncodeHead(st, hd), u)
 			return
 		}
-		got = a
+		status, header, body, done = st, hd, b, true
 	})
-	for i := 0; i < syncYields && got == nil; i++ {
+	for i := 0; i < syncYields && !done; i++ {
 		runtime.Gosched()
 	}
 	if countAnswer != nil {
-		countAnswer(got != nil)
+		countAnswer(done)
 	}
-	if got == nil {
+	if !done {
 		lastID = max(1, lastID+1) // wraps after 2^31 answers that came late; none is that old
 		laterID = lastID
-		kept[laterID] = nil
 		return -laterID
 	}
-	return writeAnswer(got)
-}
-
-// directPoll gives the answer kept under id (see above).
-//
-//go:wasmexport tokenhelper_poll
-func directPoll(id int32) int32 {
-	for i := 0; i < syncYields && kept[id] == nil; i++ {
-		runtime.Gosched()
-	}
-	k, ok := kept[id]
-	if !ok {
-		return 0
-	}
-	if k == nil {
-		return -id
-	}
-	delete(kept, id)
-	return writeAnswer(k.answer)
-}
-
-// writeAnswer puts a into ioBuf for the entry module and returns its
-// length.
-func writeAnswer(a *answer) int32 {
-	out := wire.AppendHead(ioBuf[:4], a.status, a.header)
+	out := wire.AppendHead(ioBuf[:4], status, header)
 	head := len(out) - 4
-	out = append(out, a.body...)
+	out = append(out, body...)
 	binary.LittleEndian.PutUint32(out, uint32(head))
 	ioBuf = out[:cap(out)] // grown, if it had to
 	return int32(len(out))

@@ -50,8 +50,9 @@ func serve(h http.Handler) {
 	binding := js.Global().Get("context").Get("binding")
 	jsbridge.Via = binding.Get("await")
 	// The entry module calls tokenhelper_serve (direct.go) for every
-	// request, and tokenhelper_poll for an answer that came later.
-	handler = h
+	// request; answers it could not give within that call come back
+	// through binding.answer.
+	handler, answerLater = h, binding.Get("answer")
 	workers.Ready()
 	select {}
 }
