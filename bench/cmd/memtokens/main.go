@@ -9,9 +9,13 @@
 //	go -C bench run ./cmd/memtokens -n 90000 [-clients 8] [-same]
 //
 // Run from the repository root after ./build.sh build hooks. -same sends
-// one token n times instead (what distinct tokens add); -inspect starts
-// the worker's workerd with its inspector on that address (V8 heap
-// figures and snapshots, for instance with Chrome's DevTools).
+// one token n times instead (what distinct tokens add). Each workerd runs
+// with its inspector on a free loopback port (-inspect: the worker's on
+// that address, left open at the end for Chrome's DevTools): the live V8
+// heap after a forced full collection is read before and after the load
+// (harness.Inspector.LiveHeap), what the isolate really holds, beside the
+// RSS, which also counts garbage not yet collected and what workerd's
+// allocator keeps of its peak.
 package main
 
 import (
@@ -36,6 +40,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/tokenhelper/tokenhelper/e2e/harness"
 	"github.com/tokenhelper/tokenhelper/internal/demoprovider"
 	"github.com/tokenhelper/tokenhelper/internal/devrun"
 	"github.com/tokenhelper/tokenhelper/internal/testkeys"
@@ -84,11 +89,12 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var args []string
-	if *inspect != "" {
-		args = append(args, "--inspector-addr="+*inspect)
-	}
 	ctx := context.Background()
+	addr, err := inspectorAddr(*inspect)
+	if err != nil {
+		return err
+	}
+	args := []string{"--inspector-addr=" + addr}
 	w, err := devrun.StartWorkerd(ctx, bin, mkdir(dir, "go"), []devrun.Service{{
 		Name: "gateway", Src: filepath.Join(root, *bundle), Files: devrun.BundleFiles, Vars: map[string]string{
 			"TOKEN_PROVIDER": "alphaus-ripple", "TOKEN_URL": provider.URL + demoprovider.Path("alphaus-ripple"),
@@ -113,18 +119,22 @@ func run() error {
 	if st, err := call(http.DefaultClient, w.URL, m.mint()); err != nil || st != 200 {
 		return fmt.Errorf("first /api call: %d %v", st, err)
 	}
-	targets := []target{{name: "Go worker", p: w, hooks: true}}
+	targets := []target{{name: "Go worker", p: w, hooks: true, service: "gateway", inspector: addr, poke: "/healthz"}}
 	if !*noPeer {
+		paddr, err := inspectorAddr("")
+		if err != nil {
+			return err
+		}
 		jwk, _ := json.Marshal(map[string]string{"kty": "OKP", "crv": "Ed25519", "x": base64.RawURLEncoding.EncodeToString(priv.Public().(ed25519.PublicKey))})
 		peer, err := devrun.StartWorkerd(ctx, bin, mkdir(dir, "peer"), []devrun.Service{{
 			Name: "peer", Src: filepath.Join(root, "bench", "worker"), Files: []string{"proxy.mjs"}, Vars: map[string]string{
 				"ORIGIN": origin, "ISSUER": m.issuer, "JWK": string(jwk), "UPSTREAM": api.URL + "/v1", "PROVIDER_AUTH": "Bearer x",
-			}}}, time.Minute)
+			}}}, time.Minute, "--inspector-addr="+paddr)
 		if err != nil {
 			return err
 		}
 		defer peer.Stop()
-		targets = append(targets, target{name: "JS proxy peer", p: peer})
+		targets = append(targets, target{name: "JS proxy peer", p: peer, service: "peer", inspector: paddr, poke: "/healthz"})
 	}
 	mode := "distinct tokens"
 	if *same {
@@ -134,6 +144,13 @@ func run() error {
 	one := m.mint()
 	for i := range targets {
 		t := &targets[i]
+		if t.in, err = harness.DialInspector(ctx, t.inspector, t.service, t.p.URL+t.poke); err != nil {
+			return err
+		}
+		defer t.in.Close()
+		if t.heapBefore, err = t.in.LiveHeap(ctx); err != nil {
+			return err
+		}
 		t.rss = append(t.rss, rss(t.p))
 		if t.hooks {
 			t.goBefore, _ = goMem(w.URL)
@@ -162,19 +179,25 @@ func run() error {
 		if t.hooks {
 			t.goAfter, _ = goMem(w.URL)
 		}
+		if t.heapAfter, err = t.in.LiveHeap(ctx); err != nil {
+			return err
+		}
+		afterGC := rss(t.p)
 		var cols []string
 		for _, r := range t.rss {
 			cols = append(cols, fmt.Sprintf("%.0f", float64(r)/1e6))
 		}
 		fmt.Printf("%-14s RSS %s (last: 5 s idle); +%.0f MB; not 200: %d\n", t.name, strings.Join(cols, " "),
 			float64(t.rss[len(t.rss)-1]-t.rss[0])/1e6, t.bad)
+		fmt.Printf("%-14s live V8 heap after a full GC %.2f -> %.2f MB (%+.0f B a request); RSS after it %.0f MB\n", "",
+			float64(t.heapBefore)/1e6, float64(t.heapAfter)/1e6, float64(t.heapAfter-t.heapBefore)/float64(*n), float64(afterGC)/1e6)
 		if t.hooks {
 			fmt.Printf("%-14s Go heap %.1f -> %.1f MB, Go Sys %.1f -> %.1f MB, %d GCs\n", "", t.goBefore.HeapAlloc/1e6, t.goAfter.HeapAlloc/1e6,
 				t.goBefore.Sys/1e6, t.goAfter.Sys/1e6, int(t.goAfter.NumGC-t.goBefore.NumGC))
 		}
 	}
 	if *inspect != "" {
-		fmt.Println("inspector open on", *inspect, "; Ctrl-C to end")
+		fmt.Println("inspector open on", *inspect, "(the worker); Ctrl-C to end")
 		select {}
 	}
 	for _, t := range targets {
@@ -186,12 +209,25 @@ func run() error {
 }
 
 type target struct {
-	name              string
-	p                 *devrun.Process
-	hooks             bool
-	rss               []int64
-	bad               int
-	goBefore, goAfter goStats
+	name                  string
+	p                     *devrun.Process
+	hooks                 bool
+	service, inspector    string
+	poke                  string // a path that answers without side effects
+	in                    *harness.Inspector
+	heapBefore, heapAfter int64
+	rss                   []int64
+	bad                   int
+	goBefore, goAfter     goStats
+}
+
+// inspectorAddr is addr, or a free loopback port when addr is empty.
+func inspectorAddr(addr string) (string, error) {
+	if addr != "" {
+		return addr, nil
+	}
+	p, err := devrun.FreePort()
+	return fmt.Sprintf("127.0.0.1:%d", p), err
 }
 
 func mkdir(parent, name string) string {
