@@ -23,9 +23,9 @@ func TestProcessDPoPWorkerMode(t *testing.T) {
 	var checker dpop.Checker
 	var posts atomic.Int32
 	var jkt atomic.Value
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := checker.Check(r.Header.Get("DPoP"), "POST", srv.URL+"/token", "")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The URL from the request: srv, being assigned, is not to be read here.
+		p, err := checker.Check(r.Header.Get("DPoP"), "POST", "http://"+r.Host+"/token", "")
 		if err != nil {
 			w.WriteHeader(400)
 			fmt.Fprint(w, `{"error":"invalid_dpop_proof"}`)
