@@ -50,17 +50,19 @@ export async function forward(req, out, replan) {
   try {
     let body = req.body;
     let kept = null;
+    let progress = () => {}; // the current attempt's deadline.progress
     const declared = Number(req.headers.get("content-length") ?? NaN);
     if (body !== null && declared <= plan.replay) {
       kept = new Uint8Array(await req.arrayBuffer());
       body = kept;
     } else if (body !== null) {
-      body = limited(body, plan.max_body, cut);
+      body = limited(body, plan.max_body, cut, () => progress());
     }
     const replayable = body === null || kept !== null;
     for (;;) {
       let res;
       const deadline = until(req, plan.timeout_ms, cut.signal);
+      progress = deadline.progress;
       try {
         res = await rawFetch(plan.url, {
           method: plan.method,
@@ -159,8 +161,8 @@ function rebase(loc, plan) {
 // limited passes at most max bytes of body; beyond them, or when body
 // itself errors (the client's upload broke off), it aborts cut, which ends
 // the upstream fetch (see forward), and errors (name TooLarge for the
-// limit).
-function limited(body, max, cut) {
+// limit). progress is called for each chunk passed on.
+function limited(body, max, cut, progress) {
   const reader = body.getReader();
   let n = 0;
   return new ReadableStream({
@@ -182,6 +184,7 @@ function limited(body, max, cut) {
         reader.cancel(e).catch(() => {});
         return;
       }
+      progress();
       ctl.enqueue(r.value);
     },
     cancel(reason) {
@@ -192,7 +195,10 @@ function limited(body, max, cut) {
 
 // until is the signal of a forward: the plan's timeout, which bounds the
 // wait for the upstream's answer, not its body (a long download is not
-// cut off: answered() stops the clock once the headers are in), and the
+// cut off: answered() stops the clock once the headers are in), counted
+// from the last chunk of a streamed upload (progress() starts the clock
+// again: an upload that moves is not cut off either, however long it
+// takes; one that stalls for the timeout is), and the
 // client's going away where workerd gives the request a signal (the
 // enable_request_signal compatibility flag in wrangler.jsonc): until the
 // upstream answers, which is when an upload has been sent (bare workerd
@@ -210,7 +216,9 @@ function limited(body, max, cut) {
 // item 7).
 function until(req, ms, cut) {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(new DOMException("the upstream did not answer in time", "TimeoutError")), ms);
+  const expire = () => ctl.abort(new DOMException("the upstream did not answer in time", "TimeoutError"));
+  let timer = setTimeout(expire, ms);
+  let done = false;
   const gone = () => ctl.abort(req.signal.reason);
   if (req.signal?.aborted) gone();
   else req.signal?.addEventListener("abort", gone);
@@ -218,7 +226,13 @@ function until(req, ms, cut) {
   else cut.addEventListener("abort", () => ctl.abort(cut.reason), { once: true });
   return {
     signal: ctl.signal,
+    progress: () => {
+      if (done || ctl.signal.aborted) return;
+      clearTimeout(timer);
+      timer = setTimeout(expire, ms);
+    },
     answered: () => {
+      done = true;
       clearTimeout(timer);
       req.signal?.removeEventListener("abort", gone);
     },
