@@ -10,7 +10,7 @@ import (
 	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
 )
 
-// jsProver is the module's DPoP key (web/src/tabs.mjs dpopProof): a
+// jsProver is the module's DPoP key (web/src/crypto.mjs dpopProof): a
 // non-extractable WebCrypto P-256 key kept in IndexedDB, which signs the
 // proofs in JavaScript. Go only asks it for one per POST to the Worker;
 // no key material crosses into Go.

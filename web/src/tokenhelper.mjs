@@ -10,7 +10,8 @@
 // A secret given to this module stays in this browser. To keep it on a
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
-import { assertionSigner, canShareTabs, credentialName, dpopProof, tabsShared } from "./tabs.mjs";
+import { canShareTabs, credentialName, tabsShared } from "./tabs.mjs";
+import { assertionSigner, dpopProof } from "./crypto.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}

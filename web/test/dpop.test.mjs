@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { load, unload } from "../../dist/tokenhelper.mjs";
-import { dpopKey, dpopProof } from "../../dist/tabs.mjs";
+import { dpopKey, dpopProof } from "../../dist/crypto.mjs";
 
 let server;
 let base;
