@@ -3,7 +3,8 @@
 // (RFC 7523). Go's core builds what is signed; the keys stay here, as
 // non-extractable CryptoKeys, and never cross into Go.
 
-// DPoP (RFC 9449) for { worker, dpop: true }. The origin's one key is a
+// DPoP (RFC 9449) for { worker, dpop: true } and for custom providers
+// with { tokenURL or issuer, dpop: true }. The origin's one key is a
 // non-extractable WebCrypto ECDSA P-256 key kept as a CryptoKey in
 // IndexedDB ("tokenhelper-dpop"), so that the origin's tabs and reloads
 // share it and tokens bound to it stay usable. Its private half is never
@@ -71,9 +72,9 @@ const utf8 = (s) => new TextEncoder().encode(s);
 /**
  * A DPoP proof (RFC 9449 4.2) by the origin's key for one request: htm
  * method, htu the URL without query and fragment, ath the SHA-256 of
- * accessToken when one is given.
+ * accessToken when one is given, nonce the server's when given.
  */
-export async function dpopProof(method, url, accessToken) {
+export async function dpopProof(method, url, accessToken, nonce) {
   const { privateKey, jwk } = await dpopKey();
   const u = new URL(url);
   u.search = "";
@@ -85,10 +86,42 @@ export async function dpopProof(method, url, accessToken) {
     iat: Math.floor(Date.now() / 1000),
   };
   if (accessToken) payload.ath = b64url(await crypto.subtle.digest("SHA-256", utf8(accessToken)));
+  if (nonce) payload.nonce = nonce;
   const input = `${b64url(utf8(JSON.stringify({ typ: "dpop+jwt", alg: "ES256", jwk })))}.${b64url(utf8(JSON.stringify(payload)))}`;
   // WebCrypto's ECDSA signature is r || s, as JWS ES256 wants (RFC 7518 3.4).
   const sig = await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, privateKey, utf8(input));
   return `${input}.${b64url(sig)}`;
+}
+
+// apiNonces are the DPoP-Nonce values APIs sent to the module's fetch
+// (RFC 9449 9), by origin (a nonce is the server's), as the core's
+// memory (dpopseam.go) keeps the token endpoints' for the token
+// requests Go sends: the same rules, bounded the same way (when full it
+// starts again, which costs a server one more use_dpop_nonce answer).
+// An API and a token endpoint at one origin may each learn the nonce
+// once.
+const apiNonces = new Map();
+const maxNonces = 256;
+const maxNonce = 512;
+
+const originOf = (url) => new URL(url).origin;
+
+/** The nonce last remembered for url's server, or undefined. */
+export function apiNonce(url) {
+  return apiNonces.get(originOf(url));
+}
+
+/**
+ * Remembers a DPoP-Nonce an API sent with an answer to url, reporting
+ * whether it is new (a use_dpop_nonce refusal is retried only then).
+ */
+export function rememberAPINonce(url, nonce) {
+  if (!nonce || nonce.length > maxNonce) return false;
+  const o = originOf(url);
+  if (apiNonces.get(o) === nonce) return false;
+  if (apiNonces.size >= maxNonces) apiNonces.clear();
+  apiNonces.set(o, nonce);
+  return true;
 }
 
 // Client assertions (RFC 7523 2.2, OpenID Connect Core 9) for custom
