@@ -96,6 +96,11 @@ func TestModuleDPoPAtOIDCProvider(t *testing.T) {
 	if tok.TokenType != "DPoP" || cnf["jkt"] != thumbprint(t, pageJWK) {
 		t.Fatalf("got token_type %q, cnf %v; want DPoP bound to the page's key %s", tok.TokenType, claims["cnf"], pageJWK)
 	}
+	// The tabs share the source's tokens under a name holding the key's
+	// thumbprint: a tab with another key (no IndexedDB) gets none of them.
+	if locks := js(`return JSON.stringify(await navigator.locks.query())`); !strings.Contains(locks, "~"+thumbprint(t, pageJWK)+":present") {
+		t.Errorf("lock names %s: want the key's thumbprint in the source's", locks)
+	}
 	posts := proofsTo(t, tab, p.issuer+"/token")
 	if len(posts) != 2 || posts[0]["nonce"] != nil || posts[1]["nonce"] == nil {
 		t.Errorf("token requests' proofs: got %v, want two, the second with the server's nonce", posts)

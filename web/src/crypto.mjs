@@ -62,6 +62,18 @@ export function dpopKey() {
   return dpopKeyP;
 }
 
+/**
+ * The RFC 7638 thumbprint of the origin's DPoP key (what a bound token
+ * carries as cnf.jkt), to tell keys apart in the names tabs share
+ * tokens under: without IndexedDB each page has a key of its own, and a
+ * token bound to one is useless to another.
+ */
+export async function dpopThumbprint() {
+  const { jwk } = await dpopKey();
+  const canonical = JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y }); // members in RFC 7638's order
+  return b64url(await crypto.subtle.digest("SHA-256", utf8(canonical)));
+}
+
 const b64url = (bytes) =>
   btoa(String.fromCharCode(...new Uint8Array(bytes)))
     .replace(/\+/g, "-")

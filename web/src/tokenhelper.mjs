@@ -11,7 +11,7 @@
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
 import { canShareTabs, credentialName, tabsShared } from "./tabs.mjs";
-import { apiNonce, assertionSigner, dpopProof, rememberAPINonce } from "./crypto.mjs";
+import { apiNonce, assertionSigner, dpopProof, dpopThumbprint, rememberAPINonce } from "./crypto.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}
@@ -154,7 +154,9 @@ function wrap(go, exited, fastDecode) {
     const name = share ? new Promise((resolve) => (named = resolve)) : null;
     const { opts, ready } = prepare(options);
     const id = check(go.sourceNew(opts, share ? tabs.view(name) : undefined));
-    if (share) named(credentialName(go.sourceKey(id), options));
+    // With dpop the key's thumbprint goes in the name too (Go's cache key
+    // names the origin's key only as "webcrypto": see wasm/dpop.go).
+    if (share) named(credentialName(go.sourceKey(id), options).then(async (n) => (options.dpop ? `${n}~${await dpopThumbprint()}` : n)));
     // In worker mode a relative URL means the worker's own API proxy
     // (mode mint: "/api/items" goes to https://worker.example/api/items,
     // or with a route https://worker.example/ripple/api/items).
