@@ -52,8 +52,10 @@ func (p jsProver) DPoPProofNonce(ctx context.Context, method, url, accessToken, 
 	}
 }
 
-// Thumbprint names the origin's one key: every tab of the origin shares
-// it (IndexedDB), and sources are memory-only, so a constant will do.
+// Thumbprint names the origin's one key in the core's cache key, which
+// is per page (sources are memory-only): a constant will do. The names
+// tabs share tokens under add the key's RFC 7638 thumbprint
+// (tokenhelper.mjs), since a page without IndexedDB has a key of its own.
 func (jsProver) Thumbprint() string { return "webcrypto" }
 
 // Alg is the proofs' algorithm, which discovery checks against the

@@ -268,9 +268,9 @@ function wrap(go, exited, fastDecode) {
 
 // prepare returns { opts, ready }: opts, what Go reads, is options
 // without what only this module reads; with { dpop: true } it hands Go
-// the function that makes the proofs of the token requests (POSTs to
-// the Worker or to a custom provider's token endpoint)
-// (dpopProof, made with WebCrypto here); with authStyle private_key_jwt
+// the function that makes the proofs of the token requests, to the
+// Worker or to a custom provider's token endpoint (dpopProof, made with
+// WebCrypto here); with authStyle private_key_jwt
 // or client_secret_jwt the function that signs client assertions
 // (assertionSigner), whose key import ready awaits (preview: a
 // buildTokenRequest, which shows the request unsigned, imports nothing).
