@@ -91,18 +91,18 @@ notices() {
 }
 
 build_browser() {
-	# dist/: the importable module (tokenhelper.mjs with tabs.mjs, .d.ts, package.json,
+	# dist/: the importable module (tokenhelper.mjs with tabs.mjs and crypto.mjs, .d.ts, package.json,
 	# wasm_exec.js, tokenhelper.wasm); dist/web/: the static page with its
 	# own copy of the module; dist/browser-test/: pages for the Chromium
 	# tests and benchmarks (with the jwt-decode npm package to compare).
 	log "browser: wasm/ and web/ into dist/"
 	GOOS=js GOARCH=wasm go build -trimpath -ldflags='-s -w' -o "$DIST/tokenhelper.wasm" ./wasm
-	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tabs.mjs web/src/tokenhelper.d.ts web/src/package.json web/src/README.md LICENSE "$DIST/"
+	cp "$WASM_PATH/wasm_exec.js" web/src/tokenhelper.mjs web/src/tabs.mjs web/src/crypto.mjs web/src/tokenhelper.d.ts web/src/package.json web/src/README.md LICENSE "$DIST/"
 	notices >"$DIST/THIRD_PARTY_NOTICES"
 	rm -rf "$DIST/web" "$DIST/browser-test"
 	mkdir -p "$DIST/web" "$DIST/browser-test"
 	cp web/page/* "$DIST/web/"
-	cp "$DIST/tokenhelper.mjs" "$DIST/tabs.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
+	cp "$DIST/tokenhelper.mjs" "$DIST/tabs.mjs" "$DIST/crypto.mjs" "$DIST/wasm_exec.js" "$DIST/tokenhelper.wasm" "$DIST/web/"
 	cp e2e/browser/compat.html bench/browser/bench.html web/test/vectors.mjs "$DIST/browser-test/"
 	if [ -f web/node_modules/jwt-decode/build/esm/index.js ]; then
 		cp web/node_modules/jwt-decode/build/esm/index.js "$DIST/browser-test/jwt-decode.mjs"

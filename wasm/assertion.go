@@ -12,7 +12,7 @@ import (
 	"github.com/tokenhelper/tokenhelper/internal/jsbridge"
 )
 
-// jsSigner is the module's client assertion signer (web/src/assertion.mjs):
+// jsSigner is the module's client assertion signer (web/src/crypto.mjs):
 // a private_key_jwt key or a client_secret_jwt secret imported into
 // WebCrypto, non-extractable. The core builds the claims and the request
 // (one mechanism, as in Go); only the signature is made in JavaScript.

@@ -50,7 +50,8 @@ func readOptions(v js.Value) (options, error) {
 	}
 	prover := js.Undefined()
 	if v.Type() == js.TypeObject && v.Get("dpopProof").Type() == js.TypeFunction {
-		// Set by the module itself for { dpop: true } (tokenhelper.mjs).
+		// Set by the module itself for { dpop: true } (tokenhelper.mjs):
+		// proofs to the Worker, or to a custom provider's token endpoint.
 		prover = v.Get("dpopProof")
 		v = js.Global().Get("Object").Call("assign", jsbridge.Object(), v)
 		v.Delete("dpopProof")
@@ -112,6 +113,9 @@ func readOptions(v js.Value) (options, error) {
 	cfg.Issuer = m["issuer"]
 	if !signer.IsUndefined() {
 		cfg.Assertion = jsSigner{signer}
+	}
+	if !prover.IsUndefined() {
+		cfg.DPoP = jsProver{prover} // the core refuses it for built-in providers
 	}
 	return options{cfg: cfg}, nil
 }

@@ -99,7 +99,7 @@ func (e *env) pack(t *testing.T) {
 // (those it imports, its types, the wasm), a license and a package.json
 // naming it, whose entry points are all inside.
 func (e *env) checkTarball(t *testing.T) {
-	want := []string{"LICENSE", "README.md", "THIRD_PARTY_NOTICES", "package.json", "tabs.mjs", "tokenhelper.d.ts", "tokenhelper.mjs", "tokenhelper.wasm", "wasm_exec.js"}
+	want := []string{"LICENSE", "README.md", "THIRD_PARTY_NOTICES", "crypto.mjs", "package.json", "tabs.mjs", "tokenhelper.d.ts", "tokenhelper.mjs", "tokenhelper.wasm", "wasm_exec.js"}
 	got := slices.Sorted(slices.Values(e.files))
 	if !slices.Equal(got, want) {
 		t.Errorf("npm pack lists %v, want %v", got, want)

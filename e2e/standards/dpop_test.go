@@ -43,7 +43,14 @@ const apiNonce = "api-nonce-1"
 
 func newBoundAPI(t *testing.T, p *oidcProvider) *boundAPI {
 	a := &boundAPI{nonce: apiNonce}
-	a.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	a.Server = httptest.NewServer(a.handler(p))
+	t.Cleanup(a.Close)
+	return a
+}
+
+// handler is the API's handler, apart for a test that wraps it (CORS).
+func (a *boundAPI) handler(p *oidcProvider) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		verdict := a.check(p, r)
 		a.mu.Lock()
 		a.seen = append(a.seen, verdict)
@@ -58,9 +65,7 @@ func newBoundAPI(t *testing.T, p *oidcProvider) *boundAPI {
 			w.Header().Set("WWW-Authenticate", `DPoP algs="ES256 EdDSA", error="`+verdict+`"`)
 			w.WriteHeader(401)
 		}
-	}))
-	t.Cleanup(a.Close)
-	return a
+	})
 }
 
 func (a *boundAPI) check(p *oidcProvider, r *http.Request) string {

@@ -22,9 +22,10 @@ import (
 // key pasted in gets a token, and the assertion is shown decoded (alg,
 // kid, iss, aud the issuer) with neither key nor signature; an issuer
 // the document does not name is refused on the page before any token
-// request. The key and the assertions are nowhere on the page, in what
-// it sent (but the assertion in its token POST), broadcast, stored or
-// logged.
+// request; with DPoP checked the -dpop client's token comes bound
+// (after the provider's use_dpop_nonce) and a proof is shown decoded.
+// The key and the assertions are nowhere on the page, in what it sent
+// (but the assertion in its token POST), broadcast, stored or logged.
 func TestPageAssertionsAtOIDCProvider(t *testing.T) {
 	chromium, dist := harness.Chromium(t), harness.Dist()
 	harness.Require(t, "Chromium", harness.MissingFiles(dist, "(./build.sh build)", "web/index.html", "web/details.mjs")...)
@@ -123,6 +124,50 @@ func TestPageAssertionsAtOIDCProvider(t *testing.T) {
 		}
 		if n := posts(); n != 1 {
 			t.Errorf("%d token POSTs, want 1", n)
+		}
+	})
+
+	// DPoP (RFC 9449) towards the provider: the -dpop client wants a
+	// proof with its nonce; the token comes bound and the proof is shown
+	// decoded, its jwk public.
+	t.Run("DPoP: a bound token, the proof decoded", func(t *testing.T) {
+		set("client-id", clientID+"-dpop")
+		set("auth-style", "body")
+		set("client-secret", clientSecret)
+		harness.Eval[bool](tab, `(() => { const el = document.getElementById("custom-dpop"); el.checked = true;
+			el.dispatchEvent(new Event("change", { bubbles: true })); return true })()`)
+		before := posts()
+		tab.Run(30*time.Second,
+			chromedp.Click(chromedp.ID("get-token")),
+			chromedp.Poll[chromedp.Void](`!document.getElementById("result").hidden || !document.getElementById("error").hidden`,
+				chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(25*time.Second)),
+		)
+		if !harness.Eval[bool](tab, `!document.getElementById("result").hidden`) {
+			t.Fatalf("no token: %s", text("error"))
+		}
+		if got := text("result-summary"); !strings.Contains(got, "(DPoP)") {
+			t.Errorf("the answer says %q, want a DPoP token", got)
+		}
+		if n := posts() - before; n != 2 {
+			t.Errorf("%d token POSTs, want 2 (use_dpop_nonce, then the token)", n)
+		}
+		waitText("dpop-claims", `"htu"`)
+		header, claims := text("dpop-header"), text("dpop-claims")
+		for _, want := range []string{`"typ": "dpop+jwt"`, `"alg": "ES256"`, `"kty": "EC"`, `"crv": "P-256"`} {
+			if !strings.Contains(header, want) {
+				t.Errorf("proof header %s, want %s", header, want)
+			}
+		}
+		if strings.Contains(header, `"d"`) {
+			t.Errorf("proof header %s holds a private member", header)
+		}
+		for _, want := range []string{`"htm": "POST"`, `"htu": "` + p.issuer + `/token"`, `"jti"`, `"iat"`} {
+			if !strings.Contains(claims, want) {
+				t.Errorf("proof claims %s, want %s", claims, want)
+			}
+		}
+		if harness.Eval[bool](tab, `document.getElementById("dpop-card").hidden`) {
+			t.Error("the DPoP card is hidden")
 		}
 	})
 

@@ -112,7 +112,7 @@ func TestDPoPPageThroughBareWorkerd(t *testing.T) {
 
 	// The key is non-extractable, and the same after a reload (IndexedDB).
 	keyOf := `(async () => {
-		const { dpopKey } = await import("/web/tabs.mjs");
+		const { dpopKey } = await import("/web/crypto.mjs");
 		const { privateKey, jwk } = await dpopKey();
 		let exported = true;
 		await crypto.subtle.exportKey("jwk", privateKey).catch(() => { exported = false; });

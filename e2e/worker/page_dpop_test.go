@@ -84,7 +84,7 @@ func TestPageShowsDPoPProof(t *testing.T) {
 	b.Run(10*time.Second, chromedp.Poll[chromedp.Void](`document.getElementById("dpop-claims").textContent.includes("htu")`,
 		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(8*time.Second)))
 	header, claims := textOf("dpop-header"), textOf("dpop-claims")
-	jwk := harness.Eval[string](b, `(async () => { const { dpopKey } = await import("/web/tabs.mjs"); return (await dpopKey()).jwk.x; })()`)
+	jwk := harness.Eval[string](b, `(async () => { const { dpopKey } = await import("/web/crypto.mjs"); return (await dpopKey()).jwk.x; })()`)
 	for _, want := range []string{`"typ": "dpop+jwt"`, `"alg": "ES256"`, `"kty": "EC"`, `"x": "` + jwk + `"`} {
 		if !strings.Contains(header, want) {
 			t.Errorf("proof header %s, want %s", header, want)

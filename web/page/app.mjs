@@ -8,13 +8,13 @@
 // come from the core already masked, and errors from the core never hold
 // one. The inputs are not named, so even a form submission without this
 // script would put nothing in the URL. Worker mode's route picker
-// (routes.mjs) is loaded when that mode is first chosen; details.mjs,
-// which shows discovered metadata, client assertions and DPoP proofs
-// decoded, when one of them is first shown. A private key pasted for
-// private_key_jwt is read from its textarea for each call, like a secret.
+// (routes.mjs) is loaded when that mode is first chosen; the custom
+// provider's own fields, discovery and the decoded details (client
+// assertions, DPoP proofs) are custom.mjs's.
 import { load } from "./tokenhelper.mjs";
 import { compiled } from "./wasm.mjs";
-import { HINTS, NETWORK_HINTS, WORKER_HINTS } from "./hints.mjs";
+import { explain } from "./hints.mjs";
+import { customOptions, discover, pendingDiscovery, showDetails } from "./custom.mjs";
 
 const $ = (id) => document.getElementById(id);
 
@@ -46,7 +46,7 @@ const GRANT_LABELS = {
 
 const form = $("form");
 const inputs = ["provider", "token-url", "encoding", "auth-style", "grant", "client-id", "client-secret", "username", "password", "refresh-token", "scope", "audience", "resource", "worker-url",
-  "issuer", "client-assertion-key", "client-assertion-kid", "worker-dpop"];
+  "issuer", "client-assertion-key", "client-assertion-kid", "custom-dpop", "worker-dpop"];
 let th;
 let providers = [];
 let demoBase = "";
@@ -72,6 +72,7 @@ const FIELDS = {
   Issuer: { id: "issuer", label: "Issuer", opt: "issuer" },
   clientAssertionKey: { id: "client-assertion-key", label: "Private key", opt: "clientAssertionKey", stand: "x" },
   clientAssertionKid: { id: "client-assertion-kid", label: "Key ID", opt: "clientAssertionKid" },
+  DPoP: { id: "custom-dpop", label: "DPoP", opt: "dpop" },
 };
 FIELDS.issuer = FIELDS.Issuer;
 FIELDS.tokenURL = FIELDS.TokenURL;
@@ -139,18 +140,7 @@ function options() {
   if (uses(p, "scope")) o.scope = $("scope").value.trim();
   if (uses(p, "audience")) o.audience = $("audience").value.trim();
   if (uses(p, "resource") && $("resource").value.trim()) o.resource = $("resource").value.trim();
-  if (p.id === "custom") {
-    o.encoding = $("encoding").value;
-    o.authStyle = $("auth-style").value;
-    o.issuer = $("issuer").value.trim();
-    // An issuer without a token URL: the endpoint discovered (see discover).
-    if (o.issuer && !$("token-url").value.trim() && discovery.issuer === o.issuer && discovery.md) o.tokenURL = discovery.md.token_endpoint;
-    if (o.authStyle === "private_key_jwt") {
-      delete o.clientSecret;
-      o.clientAssertionKey = $("client-assertion-key").value.trim();
-      o.clientAssertionKid = $("client-assertion-kid").value.trim();
-    }
-  }
+  if (p.id === "custom") customOptions(o);
   if (o.grantType === "password") {
     o.username = $("username").value.trim();
     o.password = $("password").value;
@@ -253,8 +243,11 @@ function renderPreview() {
   if (!th) return;
   const button = $("get-token");
   const o = options();
-  discover(o.issuer);
-  if (pendingDiscovery(o)) return;
+  discover(th, o.issuer, !workerMode() && currentProvider()?.id === "custom", renderPreview);
+  if (pendingDiscovery(o)) {
+    firstMissing = "issuer";
+    return;
+  }
   const { req, missing, problem } = check(o);
   const note = $("preview-error");
   firstMissing = null;
@@ -286,119 +279,9 @@ function renderPreview() {
   $("curl").textContent = req.curl;
 }
 
-// discovery is the last issuer asked for and what came of it: md, the
-// metadata, or err; the token endpoint is discovered once the issuer
-// field has been left alone for a moment (not at each keystroke).
-const discovery = { issuer: "", md: null, err: null, timer: 0 };
-
-function discover(issuer) {
-  if (!issuer || workerMode() || currentProvider()?.id !== "custom") {
-    $("issuer-status").textContent = "";
-    return;
-  }
-  if (issuer === discovery.issuer) return;
-  Object.assign(discovery, { issuer, md: null, err: null });
-  clearTimeout(discovery.timer);
-  $("issuer-status").textContent = "Discovering the token endpoint from the issuer's metadata…";
-  discovery.timer = setTimeout(async () => {
-    let md = null;
-    let err = null;
-    try {
-      md = await th.discover(issuer);
-    } catch (e) {
-      err = e;
-    }
-    if (discovery.issuer !== issuer) return; // the field changed meanwhile
-    Object.assign(discovery, { md, err });
-    $("issuer-status").textContent = md
-      ? `Token endpoint discovered: ${md.token_endpoint}`
-      : `Could not discover the token endpoint: ${err?.description || err?.message}`;
-    $("issuer-status").className = md ? "hint wide" : "error-text wide";
-    renderPreview();
-    (await details()).showMetadata(md);
-  }, 400);
-}
-
-// pendingDiscovery says, on the button, that the token endpoint is not
-// known yet for options with an issuer and no token URL.
-function pendingDiscovery(o) {
-  if (!o.issuer || o.tokenURL || discovery.issuer !== o.issuer || discovery.md) return false;
-  const button = $("get-token");
-  button.disabled = true;
-  button.textContent = discovery.err ? "Fix the Issuer" : "Discovering…";
-  $("preview-body").hidden = true;
-  firstMissing = "issuer";
-  return true;
-}
-
-let shown = null; // the Promise of details.mjs, once needed
-
-function details() {
-  shown ??= import("./details.mjs");
-  return shown;
-}
-
-// showDetails shows, after a token request, the client assertion and the
-// DPoP proof the options make, decoded, and hides what they do not use.
-async function showDetails(o) {
-  const assertion = o.authStyle === "private_key_jwt" || o.authStyle === "client_secret_jwt";
-  const dpop = Boolean(o.worker && o.dpop);
-  if (!assertion && !dpop && !shown) return;
-  const d = await details();
-  d.keep({ assertion, dpop });
-  if (assertion) await d.showAssertion(th, o);
-  if (dpop) await d.showProof(th, o.worker);
-}
-
-// probe asks, after a token request failed without an answer, whether
-// anything answers at url: a HEAD without credentials, cookies or body
-// (mode no-cors, so that the browser reports only whether it connected),
-// which reaches nothing the token request did not. It resolves to
-// "unreachable" when the browser could not connect, "cors" when something
-// answered (then CORS hid the token request's answer), "" when it cannot
-// tell (no answer within 5 s).
-async function probe(url) {
-  try {
-    await fetch(url, { method: "HEAD", mode: "no-cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", signal: AbortSignal.timeout(5000) });
-    return "cors";
-  } catch (err) {
-    return err?.name === "TimeoutError" ? "" : "unreachable";
-  }
-}
-
-// explain is what went wrong and what to do about err (of code), in the
-// words of the mode used (url is where the request went): { message,
-// hint }, message undefined to show the error's own. A fetch that failed
-// without an answer is said by what the browser reported and what the
-// probe found, not by the core's guess at the cause.
-async function explain(err, code, url) {
-  const worker = workerMode();
-  if (err?.status === 404) return { hint: worker ? WORKER_HINTS.not_found : HINTS.not_found };
-  if (code === "network" && !err?.status && url) {
-    const what = worker ? "worker URL" : "token URL";
-    const seen = await probe(url);
-    // The browser's own words end the module's message ("…: TypeError: Failed to fetch").
-    const reported = /(\w*Error: [^:]*)$/.exec(err?.message ?? "")?.[1];
-    const message = reported && seen ? `The browser reported only "${reported}".` : undefined;
-    if (seen === "unreachable") return { message, hint: NETWORK_HINTS.unreachable(what) };
-    if (seen === "cors") {
-      return {
-        message,
-        hint: NETWORK_HINTS.cors(what, location.origin) + (worker
-          ? ` Add ${location.origin} to the worker's ALLOWED_ORIGINS.`
-          : " Use the curl command above (with your secret in place of ****), or a tokenhelper Worker, which calls the provider from a server."),
-      };
-    }
-  }
-  let hint = (worker && WORKER_HINTS[code]) || HINTS[code] || (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
-  if (err?.status === 429) hint = HINTS.temporarily_unavailable;
-  if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
-  return { hint };
-}
-
 async function renderError(err, elapsed, url) {
   const code = err?.code || "error";
-  const { message, hint } = await explain(err, code, url);
+  const { message, hint } = await explain(err, code, url, workerMode());
   $("error-code").textContent = code;
   $("error-status").textContent = err?.status ? `HTTP ${err.status}` : "no HTTP answer";
   $("error-elapsed").textContent = elapsed === undefined ? "" : `after ${Math.round(elapsed)} ms`;
@@ -436,7 +319,7 @@ async function submit(ev) {
   } finally {
     renderPreview();
   }
-  await showDetails(o);
+  await showDetails(th, o);
 }
 
 // useRefresh fills in the refresh_token grant with the refresh token shown.

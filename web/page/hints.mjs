@@ -1,6 +1,6 @@
 // hints.mjs: what the page (app.mjs) tells the user to do after a failed
 // token request: by error code, in worker mode, and for a fetch that
-// failed without an answer.
+// failed without an answer; explain, at the end, picks one.
 
 // What to do next, by error code (RFC 6749 5.2 codes and the module's own).
 export const HINTS = {
@@ -32,3 +32,49 @@ export const NETWORK_HINTS = {
   unreachable: (what) => `Nothing answered at the ${what}: the browser could not connect (connection refused, no such host, or a certificate it does not trust). Check the URL, and that the server is running and reachable from this machine.`,
   cors: (what, origin) => `The ${what} answered, but the browser did not let this page read the answer: it does not allow cross-origin (CORS) requests from ${origin}. The request may have reached it, so it was not sent again.`,
 };
+
+// probe asks, after a token request failed without an answer, whether
+// anything answers at url: a HEAD without credentials, cookies or body
+// (mode no-cors, so that the browser reports only whether it connected),
+// which reaches nothing the token request did not. It resolves to
+// "unreachable" when the browser could not connect, "cors" when something
+// answered (then CORS hid the token request's answer), "" when it cannot
+// tell (no answer within 5 s).
+async function probe(url) {
+  try {
+    await fetch(url, { method: "HEAD", mode: "no-cors", credentials: "omit", cache: "no-store", referrerPolicy: "no-referrer", signal: AbortSignal.timeout(5000) });
+    return "cors";
+  } catch (err) {
+    return err?.name === "TimeoutError" ? "" : "unreachable";
+  }
+}
+
+// explain is what went wrong and what to do about err (of code), in the
+// words of the mode used (worker mode or not; url is where the request
+// went): { message, hint }, message undefined to show the error's own.
+// A fetch that failed without an answer is said by what the browser
+// reported and what the probe found, not by the core's guess at the
+// cause.
+export async function explain(err, code, url, worker) {
+  if (err?.status === 404) return { hint: worker ? WORKER_HINTS.not_found : HINTS.not_found };
+  if (code === "network" && !err?.status && url) {
+    const what = worker ? "worker URL" : "token URL";
+    const seen = await probe(url);
+    // The browser's own words end the module's message ("…: TypeError: Failed to fetch").
+    const reported = /(\w*Error: [^:]*)$/.exec(err?.message ?? "")?.[1];
+    const message = reported && seen ? `The browser reported only "${reported}".` : undefined;
+    if (seen === "unreachable") return { message, hint: NETWORK_HINTS.unreachable(what) };
+    if (seen === "cors") {
+      return {
+        message,
+        hint: NETWORK_HINTS.cors(what, location.origin) + (worker
+          ? ` Add ${location.origin} to the worker's ALLOWED_ORIGINS.`
+          : " Use the curl command above (with your secret in place of ****), or a tokenhelper Worker, which calls the provider from a server."),
+      };
+    }
+  }
+  let hint = (worker && WORKER_HINTS[code]) || HINTS[code] || (err?.status >= 500 ? HINTS.server_error : "Check the provider, the token URL and the credentials.");
+  if (err?.status === 429) hint = HINTS.temporarily_unavailable;
+  if (err?.retryAfter) hint += ` The provider asked to wait ${err.retryAfter} s.`;
+  return { hint };
+}

@@ -78,6 +78,19 @@ export interface CredentialOptions {
    * these where Auth0-style ones take `audience`.
    */
   resource?: string | string[];
+  /**
+   * A custom provider's DPoP (RFC 9449), which binds its tokens to this
+   * origin's DPoP key (as `WorkerOptions.dpop`: non-extractable, in
+   * IndexedDB, never exported). Each token request carries a proof (with
+   * the server's nonce after a `use_dpop_nonce` answer, retried once); the
+   * provider answers `token_type: "DPoP"`, and a source's `fetch` sends
+   * `Authorization: DPoP` with a fresh proof (htu without query and
+   * fragment, ath), answering an API's `use_dpop_nonce` 401 once with its
+   * `DPoP-Nonce`. Cross-origin, the token endpoint and the API must allow
+   * the `DPoP` request header and expose `DPoP-Nonce` (and the API
+   * `WWW-Authenticate`). Refused for built-in providers. Default false.
+   */
+  dpop?: boolean;
 }
 
 /** Options of createTokenSource only. */
@@ -285,8 +298,9 @@ export interface TokenHelper {
   /**
    * A DPoP proof (RFC 9449) by this origin's key (see `dpop`) for one
    * request: for a DPoP token used outside a source's `fetch`, send it as
-   * the `DPoP` header with `Authorization: DPoP <token>`. Each proof is
-   * good for one request.
+   * the `DPoP` header with `Authorization: DPoP <token>`, with the
+   * server's `DPoP-Nonce` when it asked for one. Each proof is good for
+   * one request.
    */
-  dpopProof(method: string, url: string, accessToken?: string): Promise<string>;
+  dpopProof(method: string, url: string, accessToken?: string, nonce?: string): Promise<string>;
 }

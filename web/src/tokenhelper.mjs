@@ -10,7 +10,8 @@
 // A secret given to this module stays in this browser. To keep it on a
 // server, deploy the tokenhelper Worker and use { worker: "https://…/token" }.
 import "./wasm_exec.js"; // defines globalThis.Go, the Go WebAssembly runtime
-import { assertionSigner, canShareTabs, credentialName, dpopProof, tabsShared } from "./tabs.mjs";
+import { canShareTabs, credentialName, tabsShared } from "./tabs.mjs";
+import { apiNonce, assertionSigner, dpopProof, dpopThumbprint, rememberAPINonce } from "./crypto.mjs";
 
 /** The error decodeJWT throws, as jwt-decode's InvalidTokenError. */
 export class InvalidTokenError extends Error {}
@@ -153,7 +154,9 @@ function wrap(go, exited, fastDecode) {
     const name = share ? new Promise((resolve) => (named = resolve)) : null;
     const { opts, ready } = prepare(options);
     const id = check(go.sourceNew(opts, share ? tabs.view(name) : undefined));
-    if (share) named(credentialName(go.sourceKey(id), options));
+    // With dpop the key's thumbprint goes in the name too (Go's cache key
+    // names the origin's key only as "webcrypto": see wasm/dpop.go).
+    if (share) named(credentialName(go.sourceKey(id), options).then(async (n) => (options.dpop ? `${n}~${await dpopThumbprint()}` : n)));
     // In worker mode a relative URL means the worker's own API proxy
     // (mode mint: "/api/items" goes to https://worker.example/api/items,
     // or with a route https://worker.example/ripple/api/items).
@@ -190,16 +193,25 @@ function wrap(go, exited, fastDecode) {
         }
         const first = new Request(input, init);
         const signal = init?.signal ?? (input instanceof Request ? input.signal : undefined);
+        // send sends req with token; a DPoP-bound token (RFC 9449 7.1) goes
+        // with a fresh proof by the origin's key carrying the API's last
+        // nonce, which any answer but a 401 may renew (RFC 9449 9), as
+        // nethttp.BearerTransport does.
         const send = async (req, token) => {
           req.headers.set("Authorization", `${token.token_type} ${token.access_token}`);
-          if (/^dpop$/i.test(token.token_type)) {
-            // A DPoP-bound token goes with a fresh proof by the origin's key.
-            req.headers.set("DPoP", await dpopProof(req.method, req.url, token.access_token));
-          }
-          return abortable(signal, () => globalThis.fetch(req));
+          const bound = /^dpop$/i.test(token.token_type);
+          if (bound) req.headers.set("DPoP", await dpopProof(req.method, req.url, token.access_token, apiNonce(req.url)));
+          const res = await abortable(signal, () => globalThis.fetch(req));
+          if (bound && res.status !== 401) rememberAPINonce(req.url, res.headers.get("DPoP-Nonce"));
+          return res;
         };
         const token = await source.getToken({ signal });
-        const res = await send(first.clone(), token); // the clone keeps the body for a retry
+        let res = await send(first.clone(), token); // the clone keeps the body for a retry
+        if (res.status === 401 && nonceWanted(res, token, first.url)) {
+          // The API wants its nonce in the proof: once more, same token.
+          res.body?.cancel();
+          res = await send(first.clone(), token);
+        }
         if (res.status !== 401) return res;
         // One retry with a renewed token. The core forces at most one
         // renewal a minute (InvalidateFloor): when it kept the refused
@@ -244,7 +256,7 @@ function wrap(go, exited, fastDecode) {
     discover: (issuer) => go.discover(issuer),
     createTokenSource,
     providers: () => go.providers(),
-    dpopProof: (method, url, accessToken) => dpopProof(method, url, accessToken),
+    dpopProof: (method, url, accessToken, nonce) => dpopProof(method, url, accessToken, nonce),
     async [stop]() {
       stopped = true;
       tabs?.close();
@@ -256,8 +268,9 @@ function wrap(go, exited, fastDecode) {
 
 // prepare returns { opts, ready }: opts, what Go reads, is options
 // without what only this module reads; with { dpop: true } it hands Go
-// the function that makes the proofs of the POSTs to the Worker
-// (dpopProof, made with WebCrypto here); with authStyle private_key_jwt
+// the function that makes the proofs of the token requests, to the
+// Worker or to a custom provider's token endpoint (dpopProof, made with
+// WebCrypto here); with authStyle private_key_jwt
 // or client_secret_jwt the function that signs client assertions
 // (assertionSigner), whose key import ready awaits (preview: a
 // buildTokenRequest, which shows the request unsigned, imports nothing).
@@ -296,12 +309,22 @@ function goOptions(options) {
     throw configError("shareAcrossTabs", "must be a boolean");
   }
   if (dpop !== undefined && typeof dpop !== "boolean") throw configError("dpop", "must be a boolean");
-  if (dpop && typeof rest.worker !== "string") throw configError("dpop", "only goes with worker");
   if (dpop) {
     if (!globalThis.crypto?.subtle) throw configError("dpop", "needs WebCrypto (a secure context)");
     rest.dpopProof = dpopProof;
   }
   return rest;
+}
+
+// nonceWanted reports whether res, a 401 to url sent with the bound
+// token, asks for a proof with the API's nonce (WWW-Authenticate: DPoP
+// error="use_dpop_nonce", RFC 9449 9) that the refused proof did not
+// carry, remembering that nonce. Cross-origin, the API must expose
+// WWW-Authenticate and DPoP-Nonce (Access-Control-Expose-Headers).
+function nonceWanted(res, token, url) {
+  if (!/^dpop$/i.test(token.token_type)) return false;
+  const asked = /(^|,)\s*DPoP\s[^]*use_dpop_nonce/i.test(res.headers.get("WWW-Authenticate") ?? "");
+  return asked && rememberAPINonce(url, res.headers.get("DPoP-Nonce"));
 }
 
 function configError(field, reason) {

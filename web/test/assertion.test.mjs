@@ -8,7 +8,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { generateKeyPairSync, createHmac, verify } from "node:crypto";
 import { load, unload } from "../../dist/tokenhelper.mjs";
-import { assertionSigner } from "../../dist/tabs.mjs";
+import { assertionSigner } from "../../dist/crypto.mjs";
 
 after(() => unload());
 

@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { load, unload } from "../../dist/tokenhelper.mjs";
-import { dpopKey, dpopProof } from "../../dist/tabs.mjs";
+import { dpopKey, dpopProof } from "../../dist/crypto.mjs";
 
 let server;
 let base;
@@ -19,6 +19,7 @@ before(async () => {
     req.on("end", () => {
       seen.push({ path: req.url, method: req.method, auth: req.headers.authorization, proof: req.headers.dpop });
       res.setHeader("Content-Type", "application/json");
+      if (req.url.startsWith("/nonce/")) return nonced(req, res);
       if (req.url === "/token") {
         const type = req.headers.dpop ? "DPoP" : "Bearer";
         return res.end(JSON.stringify({ access_token: `tok-${seen.length}`, token_type: type, expires_in: 300 }));
@@ -36,6 +37,27 @@ after(async () => {
 });
 
 const b64 = (s) => Buffer.from(s, "base64url");
+
+// nonced is a custom provider (/nonce/token) and an API (/nonce/api/…)
+// that want their own nonce in each proof (RFC 9449 8, 9): the provider
+// answers use_dpop_nonce (400), the API a 401 with WWW-Authenticate, each
+// with its DPoP-Nonce, until a proof carries it.
+function nonced(req, res) {
+  const claims = req.headers.dpop ? JSON.parse(b64(req.headers.dpop.split(".")[1])) : {};
+  const want = req.url === "/nonce/token" ? "n-token" : "n-api";
+  if (claims.nonce !== want) {
+    res.setHeader("DPoP-Nonce", want);
+    if (want === "n-api") {
+      res.setHeader("WWW-Authenticate", 'DPoP algs="ES256", error="use_dpop_nonce"');
+      res.statusCode = 401;
+      return res.end();
+    }
+    res.statusCode = 400;
+    return res.end(JSON.stringify({ error: "use_dpop_nonce" }));
+  }
+  if (want === "n-token") return res.end(JSON.stringify({ access_token: "bound-tok", token_type: "DPoP", expires_in: 300 }));
+  res.end(JSON.stringify({ ok: req.headers.authorization === "DPoP bound-tok" }));
+}
 
 // check verifies a proof's signature with its own jwk and returns its parts.
 async function check(proof) {
@@ -96,6 +118,37 @@ test("createTokenSource { worker, dpop: true }: proofs with the POST and each fe
   const plain = th.createTokenSource({ worker: `${base}/token`, shareAcrossTabs: false });
   assert.equal((await plain.getToken()).token_type, "Bearer");
   assert.equal(seen.at(-1).proof, undefined);
-  assert.throws(() => th.createTokenSource({ tokenURL: `${base}/t`, clientId: "c", dpop: true }), /only goes with worker/);
+  assert.throws(() => th.createTokenSource({ provider: "aluma", clientId: "c", clientSecret: "s", dpop: true }), /custom providers only/);
   assert.throws(() => th.createTokenSource({ worker: `${base}/token`, dpop: "yes" }), /must be a boolean/);
+});
+
+test("a custom provider with { tokenURL, dpop: true }: the nonce retries at the token endpoint and the API", async () => {
+  const th = await load();
+  const from = seen.length;
+  const src = th.createTokenSource({ tokenURL: `${base}/nonce/token`, clientId: "c", clientSecret: "s", dpop: true, shareAcrossTabs: false });
+  const tok = await src.getToken();
+  assert.equal(tok.token_type, "DPoP");
+  const posts = seen.slice(from);
+  assert.deepEqual(posts.map((r) => r.path), ["/nonce/token", "/nonce/token"], "one use_dpop_nonce retry");
+  assert.equal((await check(posts[0].proof)).claims.nonce, undefined);
+  const { claims } = await check(posts[1].proof);
+  assert.equal(claims.nonce, "n-token");
+  assert.equal(claims.htu, `${base}/nonce/token`);
+  for (const q of ["a=1", "b=2"]) {
+    const res = await src.fetch(`${base}/nonce/api/items?${q}#f`, { method: "POST", body: "{}" });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+  }
+  const calls = seen.slice(from + 2);
+  assert.deepEqual(calls.map((r) => r.path), ["/nonce/api/items?a=1", "/nonce/api/items?a=1", "/nonce/api/items?b=2"],
+    "the API's use_dpop_nonce answered once, its nonce kept for the next call");
+  for (const [i, c] of calls.entries()) {
+    const p = await check(c.proof);
+    assert.equal(c.auth, "DPoP bound-tok");
+    assert.equal(p.claims.htm, "POST");
+    assert.equal(p.claims.htu, `${base}/nonce/api/items`);
+    assert.equal(p.claims.ath, await ath("bound-tok"));
+    assert.equal(p.claims.nonce, i === 0 ? undefined : "n-api");
+  }
+  src.close();
 });

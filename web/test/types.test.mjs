@@ -35,6 +35,8 @@ const signed = th.createTokenSource({ issuer: "https://issuer.example", clientId
 const shown = await th.clientAssertion({ issuer: "https://issuer.example", clientId: "c", authStyle: "client_secret_jwt", clientSecret: "s" });
 const aud: unknown = shown.claims.aud;
 const proof: string = await th.dpopProof("GET", "https://w.example/api/items", "tok");
+const nonced: string = await th.dpopProof("GET", "https://api.example/items", "tok", "n-1");
+const boundCustom = th.createTokenSource({ issuer: "https://issuer.example", clientId: "c", clientSecret: "s", dpop: true });
 const src = th.createTokenSource({ provider: "custom", tokenURL: "https://x/t", encoding: "json", authStyle: "basic", clientId: "c" });
 const res: Response = await src.fetch("https://api.example.com/", { method: "POST" });
 src.invalidate(tok);
@@ -46,13 +48,14 @@ try { await src.getToken(); } catch (e) { const err = e as TokenHelperError | Ab
 const ids: string[] = th.providers().map((p) => p.id);
 if (header instanceof InvalidTokenError) throw header;
 await unload();
-export { sub, curl, at, members, res, ids };
+export { sub, curl, at, members, res, ids, nonced, boundCustom };
 `;
 const bad = `
 import { load } from "tokenhelper";
 const th = await load();
 th.buildTokenRequest({ provider: "aluma", encoding: "xml" });
 th.createTokenSource({ provider: "aluma", shareAcrossTabs: "no" });
+th.createTokenSource({ issuer: "https://issuer.example", dpop: "yes" });
 `;
 
 async function check(dir, source) {
@@ -76,4 +79,5 @@ test("tokenhelper.d.ts types a strict TypeScript consumer", async (t) => {
   const errs = await check(dir, bad);
   assert.match(errs, /"xml"/);
   assert.match(errs, /app\.ts\(5,\d+\): error TS2322/); // shareAcrossTabs: "no"
+  assert.match(errs, /app\.ts\(6,\d+\): error TS2322/); // dpop: "yes"
 });
