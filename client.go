@@ -207,7 +207,7 @@ func (c *Client) Exchange(ctx context.Context, req *Request) (*Token, error) {
 	tok, err := parseResponse(status, header, body, c.clock().Now(), req.Redact)
 	if req.Header["Dpop"] != "" {
 		// RFC 9449 8: any answer may carry the server's next nonce.
-		fresh := RememberDPoPNonce(req.URL, header["dpop-nonce"])
+		fresh := NoteDPoPNonce(req.URL, req.Header["Dpop"], header["dpop-nonce"], false)
 		if e, ok := err.(*Error); ok {
 			e.dpopNonceNew = fresh
 		}

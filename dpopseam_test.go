@@ -2,6 +2,8 @@ package tokenhelper
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -38,17 +40,68 @@ func TestConfigDPoP(t *testing.T) {
 func TestDPoPNonceMemory(t *testing.T) {
 	p := keyProver("k")
 	ctx := context.Background()
-	if got, _ := DPoPProof(ctx, p, "POST", "https://nonce.example:8443/token?x=1", ""); got != "proof POST https://nonce.example:8443/token?x=1 " {
+	if got, _ := DPoPProof(ctx, p, "GET", "https://nonce.example:8443/api?x=1", "t"); got != "proof GET https://nonce.example:8443/api?x=1 t" {
 		t.Errorf("without a nonce: got %q", got)
 	}
-	if !RememberDPoPNonce("https://NONCE.example:8443/token", "n1") || RememberDPoPNonce("https://nonce.example:8443/other", "n1") {
-		t.Error("RememberDPoPNonce: want new the first time, not new for the same server's same nonce")
+	if !NoteDPoPNonce("https://NONCE.example:8443/api", "", "n1", true) || NoteDPoPNonce("https://nonce.example:8443/other", "", "n1", true) {
+		t.Error("NoteDPoPNonce without the proof: want a retry the first time, none for the same server's same nonce")
 	}
 	if got, _ := DPoPProof(ctx, p, "GET", "https://nonce.example:8443/api", "t"); got != "proof GET https://nonce.example:8443/api t nonce=n1" {
 		t.Errorf("same server: got %q, want its nonce", got)
 	}
 	if got, _ := DPoPProof(ctx, p, "GET", "https://nonce.example/api", "t"); got != "proof GET https://nonce.example/api t" {
 		t.Errorf("another port: got %q, want no nonce (another server's)", got)
+	}
+	// The authorization server on the same origin keeps a nonce of its own.
+	if got, _ := DPoPProof(ctx, p, "POST", "https://nonce.example:8443/token", ""); got != "proof POST https://nonce.example:8443/token " {
+		t.Errorf("the token endpoint on the resource server's origin: got %q, want no nonce (RFC 9449 keeps them apart)", got)
+	}
+	NoteDPoPNonce("https://nonce.example:8443/token", "", "as1", false)
+	if got, _ := DPoPProof(ctx, p, "GET", "https://nonce.example:8443/api", "t"); !strings.HasSuffix(got, "nonce=n1") {
+		t.Errorf("the resource server's nonce after the token endpoint's: got %q, want n1 still", got)
+	}
+}
+
+// proofWith is an unsigned JWT whose payload carries nonce.
+func proofWith(nonce string) string {
+	b, _ := json.Marshal(map[string]string{"nonce": nonce})
+	return "e30." + base64.RawURLEncoding.EncodeToString(b) + ".sig"
+}
+
+// Two requests sent with the same proof nonce and refused at once with
+// the same new one both retry: the proof decides, not what the other
+// request already remembered.
+func TestDPoPNonceRetryByProof(t *testing.T) {
+	u := "https://both.example/token"
+	old := proofWith("n0")
+	if !NoteDPoPNonce(u, old, "n1", false) || !NoteDPoPNonce(u, old, "n1", false) {
+		t.Error("the second of two requests refused with the same new nonce does not retry")
+	}
+	if NoteDPoPNonce(u, proofWith("n1"), "n1", false) {
+		t.Error("a proof that carried the nonce is retried with it again")
+	}
+	if NoteDPoPNonce(u, old, "", false) || NoteDPoPNonce(u, old, strings.Repeat("n", maxNonce+1), false) {
+		t.Error("no nonce, or an oversized one, is retried")
+	}
+}
+
+func TestDPoPNonceChallenge(t *testing.T) {
+	for v, want := range map[string]bool{
+		`DPoP error="use_dpop_nonce"`:                         true,
+		`dpop algs="ES256", error="use_dpop_nonce"`:           true,
+		`Bearer realm="x", DPoP error="use_dpop_nonce"`:       true,
+		`Bearer realm="x",DPoP error="use_dpop_nonce"`:        true,
+		`Bearer error="use_dpop_nonce"`:                       false,
+		`DPoP error="invalid_token"`:                          false,
+		`Bearer realm="a DPoP thing", error="use_dpop_nonce"`: false,
+		`NotDPoP error="use_dpop_nonce"`:                      false,
+	} {
+		if got := DPoPNonceChallenge(v); got != want {
+			t.Errorf("%s: got %v, want %v", v, got, want)
+		}
+	}
+	if !DPoPNonceChallenge(`Bearer realm="x"`, `DPoP error="use_dpop_nonce"`) {
+		t.Error("the challenge in a second WWW-Authenticate value is missed")
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/tokenhelper/tokenhelper"
 )
@@ -143,7 +142,7 @@ func (t *BearerTransport) send(base http.RoundTripper, req *http.Request, tok *t
 	if err == nil && tok.Type() == "DPoP" && resp.StatusCode != http.StatusUnauthorized {
 		// RFC 9449 9: a resource server may send its next nonce with any
 		// answer (a 401's is handled by nonceWanted).
-		tokenhelper.RememberDPoPNonce(r.URL.String(), resp.Header.Get("DPoP-Nonce"))
+		tokenhelper.NoteDPoPNonce(r.URL.String(), proofOf(r), resp.Header.Get("DPoP-Nonce"), true)
 	}
 	return resp, err
 }
@@ -158,13 +157,16 @@ func (t *BearerTransport) nonceWanted(req *http.Request, tok *tokenhelper.Token,
 	if _, ok := t.DPoP.(tokenhelper.DPoPNonceProver); !ok {
 		return false
 	}
-	asked := false
-	for _, c := range resp.Header.Values("WWW-Authenticate") {
-		if len(c) > 5 && strings.EqualFold(c[:5], "DPoP ") && strings.Contains(c, tokenhelper.CodeUseDPoPNonce) {
-			asked = true
-		}
+	return tokenhelper.DPoPNonceChallenge(resp.Header.Values("WWW-Authenticate")...) &&
+		tokenhelper.NoteDPoPNonce(req.URL.String(), proofOf(resp.Request), resp.Header.Get("DPoP-Nonce"), true)
+}
+
+// proofOf is the DPoP proof a request sent carried ("" for none).
+func proofOf(r *http.Request) string {
+	if r == nil {
+		return ""
 	}
-	return asked && tokenhelper.RememberDPoPNonce(req.URL.String(), resp.Header.Get("DPoP-Nonce"))
+	return r.Header.Get("DPoP")
 }
 
 // bodyAgain is a fresh copy of a replayable req's body.

@@ -125,15 +125,19 @@ export function apiNonce(url) {
 
 /**
  * Remembers a DPoP-Nonce an API sent with an answer to url, reporting
- * whether it is new (a use_dpop_nonce refusal is retried only then).
+ * whether it differs from carried, the nonce of the proof that request
+ * sent (a use_dpop_nonce refusal is retried only then: the proof
+ * decides, not the memory, so that two calls refused at once with the
+ * same new nonce both retry; Go's NoteDPoPNonce does the same).
  */
-export function rememberAPINonce(url, nonce) {
+export function rememberAPINonce(url, nonce, carried) {
   if (!nonce || nonce.length > maxNonce) return false;
   const o = originOf(url);
-  if (apiNonces.get(o) === nonce) return false;
-  if (apiNonces.size >= maxNonces) apiNonces.clear();
-  apiNonces.set(o, nonce);
-  return true;
+  if (apiNonces.get(o) !== nonce) {
+    if (apiNonces.size >= maxNonces) apiNonces.clear();
+    apiNonces.set(o, nonce);
+  }
+  return nonce !== carried;
 }
 
 // Client assertions (RFC 7523 2.2, OpenID Connect Core 9) for custom

@@ -31,10 +31,11 @@ const fingerprintIterations = 2000;
 /**
  * credentialName resolves to the name under which a source's tokens are
  * shared: key (the core's cache key) followed by "-" and the fingerprint
- * of the credentials in options, the same as Go's fingerprint.Slow(cfg,
- * 2000) (PBKDF2-HMAC-SHA256 of the length-prefixed client secret,
- * password and refresh token, salted with the cache key, 16 bytes in
- * hex), with a private_key_jwt key appended when there is one; key alone
+ * of the credentials in options: PBKDF2-HMAC-SHA256 of the
+ * length-prefixed client secret, password and refresh token, salted with
+ * the cache key, 16 bytes in hex (Go's fingerprint.Slow(cfg, 2000)), and
+ * of a private_key_jwt key appended when there is one (then it differs
+ * from Go's, which leaves the key out); key alone
  * when options hold no credential. Computed with WebCrypto: the browser's
  * WebAssembly carries no cryptography (the core's cache key is FNV).
  */

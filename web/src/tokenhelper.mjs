@@ -197,17 +197,22 @@ function wrap(go, exited, fastDecode) {
         // with a fresh proof by the origin's key carrying the API's last
         // nonce, which any answer but a 401 may renew (RFC 9449 9), as
         // nethttp.BearerTransport does.
+        // The nonce the last proof carried is kept in carried; an answer
+        // that came through a redirect is another server's (res.url), whose
+        // nonce is not kept.
+        let carried;
         const send = async (req, token) => {
           req.headers.set("Authorization", `${token.token_type} ${token.access_token}`);
           const bound = /^dpop$/i.test(token.token_type);
-          if (bound) req.headers.set("DPoP", await dpopProof(req.method, req.url, token.access_token, apiNonce(req.url)));
+          carried = bound ? apiNonce(req.url) : undefined;
+          if (bound) req.headers.set("DPoP", await dpopProof(req.method, req.url, token.access_token, carried));
           const res = await abortable(signal, () => globalThis.fetch(req));
-          if (bound && res.status !== 401) rememberAPINonce(req.url, res.headers.get("DPoP-Nonce"));
+          if (bound && res.status !== 401 && !res.redirected) rememberAPINonce(req.url, res.headers.get("DPoP-Nonce"), carried);
           return res;
         };
         const token = await source.getToken({ signal });
         let res = await send(first.clone(), token); // the clone keeps the body for a retry
-        if (res.status === 401 && nonceWanted(res, token, first.url)) {
+        if (res.status === 401 && !res.redirected && nonceWanted(res, token, first.url, carried)) {
           // The API wants its nonce in the proof: once more, same token.
           res.body?.cancel();
           res = await send(first.clone(), token);
@@ -319,12 +324,12 @@ function goOptions(options) {
 // nonceWanted reports whether res, a 401 to url sent with the bound
 // token, asks for a proof with the API's nonce (WWW-Authenticate: DPoP
 // error="use_dpop_nonce", RFC 9449 9) that the refused proof did not
-// carry, remembering that nonce. Cross-origin, the API must expose
-// WWW-Authenticate and DPoP-Nonce (Access-Control-Expose-Headers).
-function nonceWanted(res, token, url) {
+// carry (carried), remembering that nonce. Cross-origin, the API must
+// expose WWW-Authenticate and DPoP-Nonce (Access-Control-Expose-Headers).
+function nonceWanted(res, token, url, carried) {
   if (!/^dpop$/i.test(token.token_type)) return false;
   const asked = /(^|,)\s*DPoP\s[^]*use_dpop_nonce/i.test(res.headers.get("WWW-Authenticate") ?? "");
-  return asked && rememberAPINonce(url, res.headers.get("DPoP-Nonce"));
+  return asked && rememberAPINonce(url, res.headers.get("DPoP-Nonce"), carried);
 }
 
 function configError(field, reason) {

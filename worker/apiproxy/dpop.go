@@ -3,7 +3,6 @@ package apiproxy
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"github.com/tokenhelper/tokenhelper"
 )
@@ -44,16 +43,13 @@ func (p *Proxy) authorize(ctx context.Context, h map[string]string, method, targ
 }
 
 // nonceAsked reports whether an upstream 401 to target, sent with the
-// bound token tok, asks for a proof with a nonce the last one did not
-// carry (WWW-Authenticate: DPoP error="use_dpop_nonce" and a new
+// bound token tok and proof, asks for a proof with a nonce that one did
+// not carry (WWW-Authenticate: DPoP error="use_dpop_nonce" and a new
 // DPoP-Nonce, RFC 9449 9), remembering it: then the call is sent again
 // with the same token, not counted as a refusal of the token.
-func (p *Proxy) nonceAsked(target string, tok *tokenhelper.Token, challenge, nonce string) bool {
-	if p.DPoP == nil || tok.Type() != "DPoP" {
+func (p *Proxy) nonceAsked(target string, tok *tokenhelper.Token, proof string, challenges []string, nonce string) bool {
+	if p.DPoP == nil || tok.Type() != "DPoP" || !tokenhelper.DPoPNonceChallenge(challenges...) {
 		return false
 	}
-	if len(challenge) < 5 || !strings.EqualFold(challenge[:5], "DPoP ") || !strings.Contains(challenge, tokenhelper.CodeUseDPoPNonce) {
-		return false
-	}
-	return tokenhelper.RememberDPoPNonce(target, nonce)
+	return tokenhelper.NoteDPoPNonce(target, proof, nonce, true)
 }

@@ -139,7 +139,7 @@ func (p *Proxy) ServePlan(w http.ResponseWriter, r *http.Request) {
 	tok, err := p.Token(ctx)
 	refused := r.Header.Get(RefusedHeader)
 	asked := err == nil && refused != "" && TokenID(tok) == refused &&
-		p.nonceAsked(target, tok, "DPoP error=\""+tokenhelper.CodeUseDPoPNonce+"\"", r.Header.Get(NonceHeader))
+		p.nonceAsked(target, tok, "", []string{"DPoP error=\"" + tokenhelper.CodeUseDPoPNonce + "\""}, r.Header.Get(NonceHeader))
 	if err == nil && refused != "" && TokenID(tok) == refused && !asked {
 		var next *tokenhelper.Token
 		if next, err = p.renewed(ctx, tok); err == nil && next == nil {

@@ -171,7 +171,7 @@ func (p *Proxy) call(ctx context.Context, method, target string, header map[stri
 		if resp.Status != http.StatusUnauthorized || attempt == 2 {
 			return resp, nil
 		}
-		if p.nonceAsked(target, tok, resp.Header["www-authenticate"], resp.Header["dpop-nonce"]) {
+		if p.nonceAsked(target, tok, h["Dpop"], []string{resp.Header["www-authenticate"]}, resp.Header["dpop-nonce"]) {
 			resp.Body.Close() // the same token again, with the upstream's nonce
 			continue
 		}
