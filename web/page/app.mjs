@@ -14,7 +14,7 @@
 import { load } from "./tokenhelper.mjs";
 import { compiled } from "./wasm.mjs";
 import { explain } from "./hints.mjs";
-import { customOptions, discover, pendingDiscovery, showDetails } from "./custom.mjs";
+import { customOptions, discover, forSending, pendingDiscovery, showDetails } from "./custom.mjs";
 
 const $ = (id) => document.getElementById(id);
 
@@ -310,7 +310,7 @@ async function submit(ev) {
   answer.hideAnswer();
   const t0 = performance.now();
   try {
-    const tok = await th.requestToken(o);
+    const tok = await th.requestToken(forSending(o));
     const p = providers.find((q) => q.id === source);
     const from = source === "worker" ? "The worker" : (p?.name ?? "The provider");
     answer.showToken(th, tok, { elapsed: performance.now() - t0, source, from, refreshable: Boolean(p?.grants.includes("refresh_token")) });

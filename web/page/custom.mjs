@@ -18,8 +18,13 @@ export function customOptions(o) {
   o.encoding = $("encoding").value;
   o.authStyle = $("auth-style").value;
   o.issuer = $("issuer").value.trim();
-  // An issuer without a token URL: the endpoint discovered (see discover).
-  if (o.issuer && !$("token-url").value.trim() && discovery.issuer === o.issuer && discovery.md) o.tokenURL = discovery.md.token_endpoint;
+  // An issuer without a token URL: the endpoint discovered (see discover),
+  // for the preview (buildTokenRequest cannot wait for discovery); see
+  // forSending.
+  if (o.issuer && !$("token-url").value.trim() && discovery.issuer === o.issuer && discovery.md) {
+    o.tokenURL = discovery.md.token_endpoint;
+    previewOnly.add(o);
+  }
   if (o.authStyle === "private_key_jwt") {
     delete o.clientSecret;
     o.clientAssertionKey = $("client-assertion-key").value.trim();
@@ -27,6 +32,22 @@ export function customOptions(o) {
   }
   if ($("custom-dpop").checked) o.dpop = true;
   return o;
+}
+
+// previewOnly holds the options whose tokenURL customOptions took from
+// discovery for the preview.
+const previewOnly = new WeakSet();
+
+/**
+ * forSending is o for requestToken: without a token URL taken from
+ * discovery, so that the core discovers itself (from its cache) and
+ * checks the metadata as it does for any issuer (the client
+ * authentication methods, the DPoP algorithms), not only the preview.
+ */
+export function forSending(o) {
+  if (!previewOnly.has(o)) return o;
+  const { tokenURL, ...rest } = o;
+  return rest;
 }
 
 // discovery is the last issuer asked for and what came of it: md, the
